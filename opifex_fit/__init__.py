@@ -1,0 +1,1 @@
+"""opifex-fit: one jitted loop, every feature a callback."""

@@ -1,0 +1,1 @@
+"""Problems: what a model is trained to satisfy."""

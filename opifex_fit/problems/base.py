@@ -1,0 +1,89 @@
+"""What the Learner asks of a problem.
+
+A problem turns (model, data) into named loss terms. The learner owns the
+loop, the weights of the terms, batching and validation; the problem owns the
+meaning of the data. ``Supervised`` and ``PDEProblem`` implement this.
+
+Contract (all methods are called outside jit except ``loss_terms`` and
+``predict``, which are traced inside the jitted chunk):
+
+* ``term_names()``: the loss terms, e.g. ``("data",)`` or ``("pde", "bc")``.
+* ``default_weights()``: term -> float (missing terms weigh 1.0).
+* ``default_data(seed)``: data when ``fit(data=None)``; raise ValueError if the
+  problem has none.
+* ``prepare(model, data, argname)``: validate and convert user data to a pytree
+  of jax arrays; raise ValueError/TypeError naming ``argname``, the bad value
+  and what was expected, before anything compiles (probe the model with
+  ``jax.eval_shape``).
+* ``num_examples(data)``: the shared leading dimension that minibatches slice,
+  or None when the data cannot be minibatched (then ``batch_size`` must be
+  None).
+* ``take(data, index)``: the minibatch at integer ``index`` array.
+* ``loss_terms(model, data)``: dict term -> scalar, traced.
+* ``predict(model, x)``: the model output for inputs ``x``, traced.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+class Problem:
+  """Base class with the defaults most problems want."""
+
+  def term_names(self) -> tuple[str, ...]:
+    raise NotImplementedError
+
+  def default_weights(self) -> dict[str, float]:
+    return {name: 1.0 for name in self.term_names()}
+
+  def default_data(self, seed: int):
+    raise ValueError(f"{type(self).__name__} has no default data: pass data= to fit")
+
+  def prepare(self, model, data, argname: str = "data"):
+    return to_device_tree(data, argname)
+
+  def num_examples(self, data) -> int | None:
+    return shared_leading_dim(data)
+
+  def take(self, data, index):
+    return jax.tree.map(lambda a: jnp.take(a, index, axis=0), data)
+
+  def loss_terms(self, model, data) -> dict:
+    raise NotImplementedError
+
+  def predict(self, model, x):
+    return model(x)
+
+
+def shared_leading_dim(tree) -> int | None:
+  """The common leading dimension of all leaves, or None if they differ."""
+  dims = {np.shape(a)[0] if np.ndim(a) else None for a in jax.tree.leaves(tree)}
+  if len(dims) != 1 or None in dims:
+    return None
+  return dims.pop()
+
+
+def to_device_tree(tree, argname: str):
+  """Converts every leaf to a jax array, refusing non-numeric and non-finite."""
+  def convert(path, leaf):
+    where = argname + jax.tree_util.keystr(path)
+    try:
+      arr = np.asarray(leaf)
+    except Exception as e:  # noqa: BLE001 - rethrown with context
+      raise TypeError(f"{where} must be an array; got {type(leaf).__name__}") from e
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+      raise TypeError(f"{where} must be a numeric array; got dtype {arr.dtype}")
+    if np.issubdtype(arr.dtype, np.inexact) and not np.all(np.isfinite(arr)):
+      bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
+      raise ValueError(f"{where} holds {bad} non-finite value(s) (NaN/inf);"
+                       " expected finite data")
+    if np.issubdtype(arr.dtype, np.floating) and arr.dtype == np.float64 \
+        and not jax.config.jax_enable_x64:
+      arr = arr.astype(np.float32)
+    return jnp.asarray(arr)
+  if not jax.tree.leaves(tree):
+    raise ValueError(f"{argname} holds no arrays; got {tree!r}")
+  return jax.tree_util.tree_map_with_path(convert, tree)
