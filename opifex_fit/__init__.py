@@ -1,1 +1,14 @@
-"""opifex-fit: one jitted loop, every feature a callback."""
+"""opifex-fit: one jitted loop, every feature a callback.
+
+  >>> import opifex_fit as of
+  >>> from opifex_fit import callbacks as cb
+"""
+
+from opifex_fit import callbacks, models, problems
+from opifex_fit.history import History
+from opifex_fit.learner import Learner
+from opifex_fit.problems.base import Problem
+from opifex_fit.problems.supervised import Supervised
+from opifex_fit.state import TrainState
+
+__version__ = "0.1.0"

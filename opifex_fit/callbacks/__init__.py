@@ -1,2 +1,7 @@
 """Callbacks: every training feature, ordered on one loop."""
 from opifex_fit.callbacks.base import Callback
+from opifex_fit.callbacks.early_stopping import EarlyStopping
+from opifex_fit.callbacks.history import History
+from opifex_fit.callbacks.lambda_callback import LambdaCallback
+from opifex_fit.callbacks.monitor import MonitorCallback
+from opifex_fit.callbacks.progress_bar import ProgressBar

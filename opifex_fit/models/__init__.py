@@ -1,1 +1,2 @@
-"""Models."""
+"""Models: MLP, FNO, DeepONet."""
+from opifex_fit.models.mlp import MLP

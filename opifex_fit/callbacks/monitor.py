@@ -1,0 +1,44 @@
+"""MonitorCallback: the shared base of callbacks that watch one logged value."""
+
+from __future__ import annotations
+
+import math
+
+from opifex_fit.callbacks.base import Callback
+
+MODES = ("auto", "min", "max")
+
+
+class MonitorCallback(Callback):
+  """Watches ``learner.logs[monitor]``; knows which direction is better.
+
+  ``mode="auto"`` means "max" for names containing ``acc``/``auc`` or starting
+  with ``fmeasure`` (as Keras), "min" otherwise (losses, errors). The learner
+  checks ``monitor`` against the logged names when the fit starts.
+  """
+
+  def __init__(self, monitor: str, mode: str = "auto", min_delta: float = 0.0):
+    if not isinstance(monitor, str) or not monitor:
+      raise ValueError(f"monitor must be a metric name such as 'val_loss'; got {monitor!r}")
+    if mode not in MODES:
+      raise ValueError(f"mode must be one of {MODES}; got {mode!r}")
+    if not isinstance(min_delta, (int, float)) or not math.isfinite(min_delta):
+      raise ValueError(f"min_delta must be a finite number; got {min_delta!r}")
+    self.monitor = monitor
+    if mode == "auto":
+      name = monitor.lower()
+      mode = "max" if ("acc" in name or "auc" in name or name.startswith("fmeasure")) else "min"
+    self.mode = mode
+    self.min_delta = abs(float(min_delta))
+
+  def is_improvement(self, value: float, reference: float | None) -> bool:
+    """``value`` beats ``reference`` by more than ``min_delta``."""
+    if reference is None:
+      return True
+    if self.mode == "min":
+      return value < reference - self.min_delta
+    return value > reference + self.min_delta
+
+  def current(self, learner) -> float | None:
+    value = learner.logs.get(self.monitor)
+    return None if value is None else float(value)

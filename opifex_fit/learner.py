@@ -1,0 +1,298 @@
+"""Learner: one model, one problem, one jitted loop, ordered callbacks.
+
+The loop of ``fit`` (this docstring is its specification; the code is in
+``loop.py``)::
+
+  fit(data, steps | epochs, batch_size, validation_data, validation_every,
+      callbacks, verbose, steps_per_execution)
+   1. check every argument (sizes, cadences, data shapes against the model by
+      ``nnx.eval_shape``, finiteness); a bad one raises ValueError/TypeError
+      and nothing runs.
+   2. callbacks = sorted(user callbacks + History [+ ProgressBar]) by ``order``.
+   3. on_fit_begin(learner) for each callback; callbacks may register loss
+      terms (``add_loss_term``) here, before compiling.
+   4. every callback's ``monitor`` is checked against the log names available
+      (unknown names raise, listing the available ones).
+   5. K = steps_per_execution: the gcd of all callbacks' ``every``, the
+      validation cadence and the epoch length, capped at 1000 ("auto"). The
+      jitted ``run_chunk`` (K steps in ``lax.scan``) is built once and cached.
+   6. on_epoch_begin, then until the target step or ``stop_training``:
+        state, metrics = run_chunk(state)      # donated; no host sync inside
+        step += K (chunks end on multiples of K, so cadences line up)
+        if anything is due at this step:
+          logs = one device_get of the chunk's mean losses, lr_scale, weights
+          if validation is due: logs |= val_* from the jitted evaluate
+          on_step_end      for callbacks whose ``every`` divides step
+          on_validation_end for all callbacks, if validation ran
+          on_epoch_end     for all callbacks, if an epoch ended in the chunk
+          on_epoch_begin   for all callbacks, if another epoch follows
+   7. on an exception: on_exception(learner, exc) for each, then re-raise.
+   8. finally: on_fit_end for each callback, always; then ``learner.model``
+      holds the final weights.
+
+For full-batch data one step is one epoch, so epoch events fire once per
+chunk with ``learner.epoch`` counting steps. Hooks only ever run at chunk
+boundaries: the device is idle and every write (``loss_weights``,
+``lr_scale``, ``data``, ``state``) takes effect in the next chunk with no
+recompilation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax import nnx
+
+from opifex_fit import data as data_lib
+from opifex_fit import step as step_lib
+from opifex_fit.callbacks.base import Callback, sort_callbacks
+from opifex_fit.history import History
+from opifex_fit.loop import run_loop
+from opifex_fit.problems.base import Problem, to_device_tree
+from opifex_fit.state import TrainState, copy_tree, scalar
+
+
+class Learner:
+  """Trains ``model`` on ``problem`` with ``optimizer``.
+
+  Example:
+    >>> import numpy as np, optax
+    >>> from flax import nnx
+    >>> import opifex_fit as of
+    >>> x = np.random.default_rng(0).uniform(-1, 1, (256, 1)); y = np.sin(3 * x)
+    >>> learner = of.Learner(of.models.MLP(1, [32, 32, 1], rngs=nnx.Rngs(0)),
+    ...                      of.Supervised("mse"), optax.adam(3e-3))
+    >>> history = learner.fit((x, y), epochs=50, batch_size=64, verbose=0)
+    >>> learner.evaluate((x, y))["loss"] < 0.05
+    True
+
+  Args:
+    model: any ``flax.nnx.Module``; its ``nnx.Param`` variables are trained.
+    problem: an ``of.Supervised``, ``of.PDEProblem`` or other ``Problem``.
+    optimizer: an optax transformation (default ``optax.adam(1e-3)``); optax
+      schedules inside it keep working, and ``lr_scale`` multiplies its updates.
+    seed: seeds shuffling and every callback's randomness (``next_key``).
+  """
+
+  def __init__(self, model, problem, optimizer=None, *, seed: int = 0):
+    if not isinstance(model, nnx.Module):
+      raise TypeError(f"model must be a flax.nnx.Module; got {type(model).__name__}")
+    if not isinstance(problem, Problem):
+      raise TypeError(f"problem must be an opifex_fit Problem (Supervised, PDEProblem, ...);"
+                      f" got {type(problem).__name__}")
+    if isinstance(seed, bool) or not isinstance(seed, int):
+      raise TypeError(f"seed must be an int; got {seed!r}")
+    self.problem = problem
+    self._model = model
+    self.graphdef, params, rest = nnx.split(model, nnx.Param, ...)
+    self.trace_counts: dict[str, int] = {}
+    self._extra_terms: dict = {}
+    self._jit_cache: dict = {}
+    self._optimizer = self._check_optimizer(optimizer or optax.adam(1e-3))
+    weights = {t: scalar(problem.default_weights().get(t, 1.0), jnp.float32)
+               for t in problem.term_names()}
+    self.state = TrainState(
+        params=copy_tree(params), rest=copy_tree(rest),
+        opt_state=self._optimizer.init(params), step=scalar(0, jnp.int32),
+        rng=jax.random.key(seed), loss_weights=weights, lr_scale=scalar(1.0, jnp.float32),
+        data=None, skipped=scalar(0, jnp.int32), epoch=scalar(0, jnp.int32),
+        batch_pos=scalar(0, jnp.int32), perm=jnp.zeros((0,), jnp.int32))
+    self.seed = seed
+    self.history = History()
+    self.logs: dict[str, float] = {}
+    self.callbacks: list[Callback] = []
+    self.stop_training = False
+    self.step = 0
+    self.epoch = 0
+
+  # -- state a callback reads and writes ----------------------------------------
+  @property
+  def state(self) -> TrainState:
+    return self._state
+
+  @state.setter
+  def state(self, value: TrainState):
+    self._state = value
+    self._model_synced = False
+
+  @property
+  def model(self) -> nnx.Module:
+    """The user's module, updated with (copies of) the current weights."""
+    if not self._model_synced:
+      nnx.update(self._model, copy_tree(self._state.params), copy_tree(self._state.rest))
+      self._model_synced = True
+    return self._model
+
+  @property
+  def lr_scale(self) -> float:
+    return float(self._state.lr_scale)
+
+  @lr_scale.setter
+  def lr_scale(self, value: float):
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not value >= 0:
+      raise ValueError(f"lr_scale must be a non-negative float; got {value!r}")
+    self.state = self._state.replace(lr_scale=scalar(value, self._state.lr_scale.dtype))
+
+  @property
+  def loss_weights(self) -> "LossWeights":
+    return LossWeights(self)
+
+  @loss_weights.setter
+  def loss_weights(self, values):
+    view = LossWeights(self)
+    for name, value in dict(values).items():
+      view[name] = value
+
+  @property
+  def data(self):
+    return self._state.data
+
+  @data.setter
+  def data(self, value):
+    """Replaces the training data; same structure, shapes and dtypes only."""
+    if self._state.data is None:
+      raise ValueError("learner.data can only be replaced during or after a fit")
+    if not all(isinstance(a, jax.Array) for a in jax.tree.leaves(value)):
+      value = to_device_tree(value, "learner.data")
+    data_lib.check_same_structure(value, self._state.data, "learner.data")
+    self.state = self._state.replace(data=value)
+
+  @property
+  def optimizer(self) -> optax.GradientTransformation:
+    return self._optimizer
+
+  @optimizer.setter
+  def optimizer(self, value):
+    """A new optimizer starts from fresh optimizer state; the chunk recompiles once."""
+    self._optimizer = self._check_optimizer(value)
+    self.state = self._state.replace(opt_state=self._optimizer.init(self._state.params))
+    self._jit_cache.clear()
+
+  def next_key(self) -> jax.Array:
+    """A fresh PRNG key split off the state's key (checkpointed with it)."""
+    rng, key = jax.random.split(self._state.rng)
+    self.state = self._state.replace(rng=rng)
+    return key
+
+  # -- loss terms -----------------------------------------------------------
+  def term_names(self) -> tuple[str, ...]:
+    return tuple(self.problem.term_names()) + tuple(self._extra_terms)
+
+  def add_loss_term(self, name: str, fn, weight: float = 1.0) -> None:
+    """Adds ``weight * fn(model, data)`` to the loss (call before compiling,
+    e.g. from ``on_fit_begin``). Re-adding the same ``fn`` is a no-op."""
+    if not isinstance(name, str) or not name:
+      raise ValueError(f"name must be a non-empty string; got {name!r}")
+    if not callable(fn):
+      raise TypeError(f"fn must be callable (model, data) -> scalar; got {fn!r}")
+    if name in self._extra_terms and self._extra_terms[name] is fn:
+      return
+    if name in self.term_names():
+      raise ValueError(f"loss term {name!r} already exists; terms are {self.term_names()}")
+    self._extra_terms[name] = fn
+    weights = dict(self._state.loss_weights, **{name: scalar(weight, jnp.float32)})
+    self.state = self._state.replace(loss_weights=weights)
+    self._jit_cache.clear()
+
+  def loss_terms_fn(self, model, data) -> dict:
+    terms = dict(self.problem.loss_terms(model, data))
+    for name, fn in self._extra_terms.items():
+      terms[name] = fn(model, data)
+    return terms
+
+  # -- fit / evaluate / predict ---------------------------------------------------
+  def fit(self, data=None, *, steps=None, epochs=None, batch_size=None,
+          validation_data=None, validation_every=None, callbacks=(), verbose=1,
+          steps_per_execution="auto") -> History:
+    """Trains; see the module docstring for the exact order of events.
+
+    Returns the learner's History (all records so far, also of earlier fits).
+    """
+    return run_loop(self, data, steps=steps, epochs=epochs, batch_size=batch_size,
+                    validation_data=validation_data, validation_every=validation_every,
+                    callbacks=callbacks, verbose=verbose,
+                    steps_per_execution=steps_per_execution)
+
+  def evaluate(self, data, *, batch_size=None) -> dict[str, float]:
+    """Weighted total ``loss`` and each ``<term>_loss`` on ``data``."""
+    prepared = self.problem.prepare(self.model, data, "data")
+    return {k: float(v) for k, v in self._evaluate_prepared(prepared, batch_size).items()}
+
+  def predict(self, x, *, batch_size=None) -> jax.Array:
+    """The model output for ``x`` (in batches along the leading axis if asked)."""
+    batch_size = data_lib.positive_int(batch_size, "batch_size")
+    fn = self._cached("predict", lambda: step_lib.build_predict(
+        graphdef=self.graphdef, predict_fn=self.problem.predict, trace_counts=self.trace_counts))
+    x = jax.tree.map(jnp.asarray, x)
+    n = jax.tree.leaves(x)[0].shape[0]
+    if batch_size is None or batch_size >= n:
+      return fn(self._state.params, self._state.rest, x)
+    parts = [fn(self._state.params, self._state.rest, jax.tree.map(lambda a: a[i:i + batch_size], x))
+             for i in range(0, n, batch_size)]
+    return jax.tree.map(lambda *p: jnp.concatenate(p), *parts)
+
+  # -- internals used by the loop ------------------------------------------------
+  def _evaluate_prepared(self, data, batch_size=None) -> dict:
+    fn = self._cached("eval", lambda: step_lib.build_eval(
+        graphdef=self.graphdef, loss_terms_fn=self.loss_terms_fn, trace_counts=self.trace_counts))
+    batch_size = data_lib.positive_int(batch_size, "batch_size")
+    n = self.problem.num_examples(data)
+    args = (self._state.params, self._state.rest)
+    if batch_size is None or n is None or batch_size >= n:
+      return fn(*args, data, self._state.loss_weights)
+    totals, count = None, 0
+    for i in range(0, n, batch_size):
+      index = jnp.arange(i, min(i + batch_size, n))
+      out = fn(*args, self.problem.take(data, index), self._state.loss_weights)
+      w = len(index)
+      totals = jax.tree.map(lambda o: o * w, out) if totals is None else \
+          jax.tree.map(lambda t, o: t + o * w, totals, out)
+      count += w
+    return jax.tree.map(lambda t: t / count, totals)
+
+  def _cached(self, key, build):
+    if key not in self._jit_cache:
+      self._jit_cache[key] = build()
+    return self._jit_cache[key]
+
+  @staticmethod
+  def _check_optimizer(optimizer):
+    if not isinstance(optimizer, optax.GradientTransformation):
+      raise TypeError(f"optimizer must be an optax.GradientTransformation (e.g. "
+                      f"optax.adam(1e-3)); got {optimizer!r} of type {type(optimizer).__name__}")
+    return optax.with_extra_args_support(optimizer)
+
+
+class LossWeights(MutableMapping):
+  """``learner.loss_weights``: a live view; ``lw["bc"] = 10.0`` writes the state."""
+
+  def __init__(self, learner: Learner):
+    self._learner = learner
+
+  def __getitem__(self, name):
+    return float(self._learner.state.loss_weights[name])
+
+  def __setitem__(self, name, value):
+    weights = self._learner.state.loss_weights
+    if name not in weights:
+      raise KeyError(f"no loss term {name!r}; terms are {sorted(weights)}")
+    if isinstance(value, bool) or not isinstance(value, (int, float, jax.Array)) \
+        and not hasattr(value, "__float__"):
+      raise TypeError(f"loss_weights[{name!r}] must be a float; got {value!r}")
+    new = dict(weights, **{name: scalar(value, weights[name].dtype)})
+    self._learner.state = self._learner.state.replace(loss_weights=new)
+
+  def __delitem__(self, name):
+    raise TypeError("loss terms cannot be removed through loss_weights; set the weight to 0")
+
+  def __iter__(self):
+    return iter(self._learner.state.loss_weights)
+
+  def __len__(self):
+    return len(self._learner.state.loss_weights)
+
+  def __repr__(self):
+    return repr(dict(self))

@@ -1,0 +1,162 @@
+"""The event loop behind ``Learner.fit`` (its specification is the docstring
+of ``opifex_fit.learner``)."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from opifex_fit import data as data_lib
+from opifex_fit import step as step_lib
+from opifex_fit.callbacks.base import Callback, sort_callbacks
+from opifex_fit.state import scalar
+
+
+def available_logs(learner, has_validation: bool) -> list[str]:
+  """Every name ``learner.logs`` can hold in this fit (for monitor checks)."""
+  terms = learner.term_names()
+  train = ["loss", *[f"{t}_loss" for t in terms]]
+  names = train + ["lr_scale", "skipped_updates", *[f"{t}_weight" for t in terms]]
+  if has_validation:
+    names += [f"val_{n}" for n in train]
+  for c in learner.callbacks:
+    names += list(c.log_names(learner))
+  return names
+
+
+def _check_monitors(learner, has_validation: bool) -> None:
+  names = available_logs(learner, has_validation)
+  for c in learner.callbacks:
+    monitor = getattr(c, "monitor", None)
+    if monitor is not None and monitor not in names:
+      hint = " (val_* names need validation_data)" if monitor.startswith("val_") \
+          and not has_validation else ""
+      raise ValueError(f"{type(c).__name__}: monitor={monitor!r} is not a logged "
+                       f"metric{hint}; available: {sorted(names)}")
+
+
+def _default_callbacks(callbacks, verbose) -> list[Callback]:
+  from opifex_fit.callbacks.history import History
+  from opifex_fit.callbacks.progress_bar import ProgressBar
+  if isinstance(callbacks, Callback) or not hasattr(callbacks, "__iter__"):
+    raise TypeError(f"callbacks must be a list of Callback objects; got {callbacks!r}")
+  callbacks = list(callbacks)
+  sort_callbacks(callbacks)  # type-checks before anything is added
+  if not any(isinstance(c, History) for c in callbacks):
+    callbacks.append(History())
+  if verbose and not any(isinstance(c, ProgressBar) for c in callbacks):
+    callbacks.append(ProgressBar(mode="bar" if verbose == 1 else "lines"))
+  return sort_callbacks(callbacks)
+
+
+def _fetch_logs(learner, metrics) -> dict[str, float]:
+  s = learner.state
+  metrics, lr_scale, weights, skipped = jax.device_get(
+      (metrics, s.lr_scale, s.loss_weights, s.skipped))
+  logs = {k: float(v) for k, v in metrics.items()}
+  logs["lr_scale"] = float(lr_scale)
+  logs["skipped_updates"] = float(skipped)
+  if len(weights) > 1:
+    logs.update({f"{t}_weight": float(w) for t, w in weights.items()})
+  return logs
+
+
+def run_loop(learner, data, *, steps, epochs, batch_size, validation_data,
+             validation_every, callbacks, verbose, steps_per_execution):
+  # 1. Arguments, all before anything compiles.
+  if verbose not in (0, 1, 2):
+    raise ValueError(f"verbose must be 0, 1 or 2; got {verbose!r}")
+  callbacks = _default_callbacks(callbacks, verbose)
+  problem = learner.problem
+  if data is None:
+    data = problem.default_data(learner.seed)
+  data = problem.prepare(learner.model, data, "data")
+  n = problem.num_examples(data)
+  batch_size = data_lib.check_batch_size(batch_size, n)
+  spe = data_lib.steps_per_epoch(n, batch_size)
+  total = data_lib.total_steps(steps, epochs, spe)
+  validation_every = data_lib.positive_int(validation_every, "validation_every")
+  val = None
+  if validation_data is not None:
+    val = problem.prepare(learner.model, validation_data, "validation_data")
+  elif validation_every is not None:
+    raise ValueError(f"validation_every={validation_every} needs validation_data; got None")
+  if steps_per_execution != "auto":
+    data_lib.positive_int(steps_per_execution, "steps_per_execution", allow_none=False)
+
+  perm = jnp.zeros((spe * batch_size if batch_size else 0,), jnp.int32)
+  learner.state = learner.state.replace(data=data, batch_pos=scalar(0, jnp.int32), perm=perm)
+  target = learner.step + total
+  learner.target_step = target
+  learner.callbacks = callbacks
+  learner.stop_training = False
+  try:
+    # 3-4. Callbacks set up (and may restore a checkpoint) before compiling.
+    for c in callbacks:
+      c.on_fit_begin(learner)
+    _check_monitors(learner, val is not None)
+    learner.step, learner.epoch = int(learner.state.step), int(learner.state.epoch)
+    learner.target_step = target
+    first_pos = int(learner.state.batch_pos)
+    start_step, start_epoch = learner.step, learner.epoch
+    # 5. The chunk length lines every cadence up with chunk boundaries.
+    cadences = [c.every for c in callbacks if c.every]
+    cadences += [validation_every] if validation_every else []
+    cadences += [spe] if batch_size else []
+    chunk = data_lib.chunk_length(cadences, total, steps_per_execution)
+    if val is not None and validation_every is None:
+      validation_every = spe if batch_size else chunk
+
+    def chunk_fn(n_steps):
+      return learner._cached(("chunk", n_steps, batch_size, spe, n), lambda: step_lib.build_chunk(
+          graphdef=learner.graphdef, loss_terms_fn=learner.loss_terms_fn, take=problem.take,
+          optimizer=learner.optimizer, n_steps=n_steps, batch_size=batch_size,
+          num_examples=n, steps_per_epoch=spe, term_names=learner.term_names(),
+          trace_counts=learner.trace_counts))
+
+    # 6. The loop.
+    for c in callbacks:
+      c.on_epoch_begin(learner)
+    while learner.step < target and not learner.stop_training:
+      n_steps = min(chunk - learner.step % chunk, target - learner.step)
+      learner.state, metrics = chunk_fn(n_steps)(learner.state)
+      learner.step += n_steps
+      done = learner.step - start_step
+      epoch = start_epoch + ((first_pos + done) // spe if batch_size else done)
+      epoch_ended, learner.epoch = epoch > learner.epoch, epoch
+      due = [c for c in callbacks if c.is_due(learner.step)]
+      val_due = val is not None and learner.step % validation_every == 0
+      if not (due or val_due or epoch_ended):
+        continue
+      learner.logs = _fetch_logs(learner, metrics)
+      if val_due:
+        val_logs = jax.device_get(learner._evaluate_prepared(val, batch_size))
+        learner.logs.update({f"val_{k}": float(v) for k, v in val_logs.items()})
+      for c in due:
+        c.on_step_end(learner)
+      if val_due:
+        for c in callbacks:
+          c.on_validation_end(learner)
+      if epoch_ended:
+        for c in callbacks:
+          c.on_epoch_end(learner)
+        if learner.step < target and not learner.stop_training:
+          for c in callbacks:
+            c.on_epoch_begin(learner)
+  except BaseException as e:
+    # 7. Every callback hears of the failure (to save, to clean up); then it propagates.
+    for c in callbacks:
+      c.on_exception(learner, e)
+    raise
+  finally:
+    # 8. on_fit_end always runs, for every callback, even if one of them fails.
+    errors = []
+    for c in callbacks:
+      try:
+        c.on_fit_end(learner)
+      except Exception as e:  # noqa: BLE001 - re-raised below after the others ran
+        errors.append(e)
+    learner.model  # noqa: B018 - syncs the user's module with the final weights
+    if errors:
+      raise errors[0]
+  return learner.history

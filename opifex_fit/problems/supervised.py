@@ -1,0 +1,108 @@
+"""Supervised: fit ``model(x)`` to targets ``y``."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+
+from opifex_fit.problems.base import Problem, shared_leading_dim, to_device_tree
+
+
+def mse(pred, target):
+  return jnp.mean((pred - target) ** 2)
+
+
+def mae(pred, target):
+  return jnp.mean(jnp.abs(pred - target))
+
+
+def relative_l2(pred, target, eps: float = 1e-12):
+  """Per-sample ``||pred - target|| / ||target||`` averaged over the batch (the
+  metric of the FNO/DeepONet papers); each sample is the whole of one leading
+  index (all grid points and channels)."""
+  diff = (pred - target).reshape(pred.shape[0], -1)
+  ref = target.reshape(target.shape[0], -1)
+  return jnp.mean(jnp.linalg.norm(diff, axis=1) / (jnp.linalg.norm(ref, axis=1) + eps))
+
+
+LOSSES: dict[str, Callable] = {"mse": mse, "mae": mae, "relative_l2": relative_l2}
+
+
+class Supervised(Problem):
+  """Regression on ``(x, y)`` pairs: one loss term, ``"data"``.
+
+  ``x`` and ``y`` are arrays, or pytrees of arrays for multi-input models (for
+  a DeepONet, ``x = (u_sensors, y_query)``), all with the same leading
+  (example) dimension. ``y`` must have the model output's shape exactly: a
+  target of shape ``(N,)`` against an output ``(N, 1)`` is refused rather than
+  silently broadcast to ``(N, N)``.
+
+  Example:
+    >>> import numpy as np, optax
+    >>> from flax import nnx
+    >>> import opifex_fit as of
+    >>> x = np.linspace(-1, 1, 64)[:, None]; y = x ** 2
+    >>> model = of.models.MLP(1, [16, 1], rngs=nnx.Rngs(0))
+    >>> learner = of.Learner(model, of.Supervised("mse"), optax.adam(1e-2))
+    >>> history = learner.fit((x, y), steps=200, verbose=0)
+    >>> history.loss[-1] < history.loss[0]
+    True
+
+  Args:
+    loss: ``"mse"``, ``"mae"``, ``"relative_l2"`` or a callable
+      ``(pred, target) -> scalar``.
+  """
+
+  def __init__(self, loss: str | Callable = "mse"):
+    if isinstance(loss, str):
+      if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {sorted(LOSSES)} or a callable; got {loss!r}")
+      self.loss_name, self.loss_fn = loss, LOSSES[loss]
+    elif callable(loss):
+      self.loss_name, self.loss_fn = getattr(loss, "__name__", "custom"), loss
+    else:
+      raise TypeError(f"loss must be a string or a callable (pred, target) -> scalar;"
+                      f" got {loss!r} of type {type(loss).__name__}")
+
+  def term_names(self):
+    return ("data",)
+
+  def prepare(self, model, data, argname: str = "data"):
+    if not (isinstance(data, (tuple, list)) and len(data) == 2):
+      raise TypeError(f"{argname} must be a pair (x, y) of arrays (or pytrees of "
+                      f"arrays); got {type(data).__name__}")
+    x, y = to_device_tree(data[0], f"{argname}[0] (x)"), to_device_tree(data[1], f"{argname}[1] (y)")
+    nx, ny = shared_leading_dim(x), shared_leading_dim(y)
+    if nx is None or ny is None or nx != ny:
+      raise ValueError(f"{argname}: x and y must share one leading (example) dimension; "
+                       f"got x shapes {jax.tree.map(np.shape, x)} and y shapes "
+                       f"{jax.tree.map(np.shape, y)}")
+    out = self._probe(model, x, argname)
+    if jax.tree.structure(out) != jax.tree.structure(y) or any(
+        o.shape != t.shape for o, t in zip(jax.tree.leaves(out), jax.tree.leaves(y))):
+      shapes_out = jax.tree.map(lambda a: a.shape, out)
+      shapes_y = jax.tree.map(np.shape, y)
+      one_short = [np.ndim(t) + 1 == o.ndim for o, t in zip(jax.tree.leaves(out), jax.tree.leaves(y))]
+      hint = " (for a single output, reshape y to y[:, None])" if any(one_short) else ""
+      raise ValueError(f"{argname}: the model output has shape {shapes_out} but y has "
+                       f"shape {shapes_y}; expected them equal{hint}")
+    return (x, y)
+
+  @staticmethod
+  def _probe(model, x, argname):
+    try:
+      return nnx.eval_shape(lambda m, inputs: m(inputs), model, x)
+    except Exception as e:  # noqa: BLE001 - rethrown with the shapes that matter
+      raise ValueError(f"{argname}: the model cannot be applied to x of shape "
+                       f"{jax.tree.map(np.shape, x)}: {type(e).__name__}: {e}") from e
+
+  def loss_terms(self, model, data):
+    x, y = data
+    return {"data": self.loss_fn(model(x), y)}
+
+  def __repr__(self):
+    return f"Supervised(loss={self.loss_name!r})"

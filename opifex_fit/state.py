@@ -1,0 +1,62 @@
+"""TrainState: everything the jitted chunk reads and writes, as one pytree.
+
+Every field a callback may change between chunks (loss weights, lr scale,
+training data, RNG) is a device array with a fixed shape and dtype, so writing
+a new value never recompiles the chunk. The learner donates the state to the
+chunk, so a reference to an old state's arrays is invalid after the next chunk:
+copy (``jax.tree.map(jnp.copy, ...)``) what you want to keep.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+
+@struct.dataclass
+class TrainState:
+  """The whole training state.
+
+  Attributes:
+    params: ``nnx.State`` of the model's ``nnx.Param`` variables (trained).
+    rest: ``nnx.State`` of every other model variable (batch stats, RNG
+      counters); carried through the step, never differentiated.
+    opt_state: the optax state.
+    step: global optimizer steps done (int32 scalar).
+    rng: PRNG key; the chunk derives per-step keys from it with ``fold_in``
+      and callbacks split it through ``learner.next_key()``.
+    loss_weights: term -> float32 scalar.
+    lr_scale: float32 scalar multiplying every optimizer update.
+    data: the training data pytree (collocation points live here).
+    skipped: int32 count of updates skipped because they were non-finite.
+    epoch: int32 epochs completed in the current data pass.
+    batch_pos: int32 index of the next minibatch in the current permutation.
+    perm: int32 example order of the current epoch (length = batches * batch
+      size; empty for full-batch data).
+  """
+
+  params: Any
+  rest: Any
+  opt_state: Any
+  step: jax.Array
+  rng: jax.Array
+  loss_weights: dict
+  lr_scale: jax.Array
+  data: Any
+  skipped: jax.Array
+  epoch: jax.Array
+  batch_pos: jax.Array
+  perm: jax.Array
+
+
+def scalar(value, dtype) -> jax.Array:
+  """A device scalar of exactly ``dtype`` (never weakly typed: no recompiles)."""
+  return jnp.asarray(value, dtype=dtype)
+
+
+def copy_tree(tree):
+  """A copy that survives the donation of the original's buffers."""
+  return jax.tree.map(lambda a: jnp.array(a, copy=True), tree)

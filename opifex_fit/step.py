@@ -1,0 +1,144 @@
+"""Building the jitted functions: the K-step training chunk and evaluation.
+
+``build_chunk`` returns ``run_chunk(state) -> (state, metrics)``: K optimizer
+steps in one ``lax.scan``, minibatches drawn on device from the state's key,
+per-term losses averaged over the chunk on device with ``clu.metrics``. The
+state is donated. Everything a callback can change lives in the state as
+fixed-shape arrays, so one compiled chunk serves the whole fit.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+import optax
+from clu import metrics as clu_metrics
+from flax import nnx
+
+from opifex_fit.state import TrainState
+
+SHUFFLE_STREAM = 0x5F1E  # fold_in tag: shuffling keys never collide with callbacks'
+
+
+def weighted_loss(terms: dict, weights: dict) -> jax.Array:
+  return sum(weights[name] * terms[name] for name in terms)
+
+
+def metrics_collection(term_names) -> type:
+  """A clu ``Collection`` averaging the total and every term over a chunk."""
+  names = ["loss"] + [f"{t}_loss" for t in term_names]
+  return clu_metrics.Collection.create(
+      **{n: clu_metrics.Average.from_output(n) for n in names})
+
+
+def make_loss_fn(graphdef, loss_terms_fn):
+  """(params, rest, batch, weights) -> (loss, (terms, new_rest))."""
+  def loss_fn(params, rest, batch, weights):
+    model = nnx.merge(graphdef, params, rest)
+    terms = loss_terms_fn(model, batch)
+    _, _, new_rest = nnx.split(model, nnx.Param, ...)
+    return weighted_loss(terms, weights), (terms, new_rest)
+  return loss_fn
+
+
+def _all_finite(tree) -> jax.Array:
+  leaves = [jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree)
+            if jnp.issubdtype(x.dtype, jnp.inexact)]
+  return jnp.all(jnp.stack(leaves)) if leaves else jnp.array(True)
+
+
+def _select(pred, on_true, on_false):
+  return jax.tree.map(lambda a, b: jnp.where(pred, a, b), on_true, on_false)
+
+
+def build_chunk(*, graphdef, loss_terms_fn: Callable, take: Callable,
+                optimizer: optax.GradientTransformationExtraArgs, n_steps: int,
+                batch_size: int | None, num_examples: int | None,
+                steps_per_epoch: int, term_names, trace_counts: dict):
+  """Returns the jitted ``run_chunk(state) -> (state, metrics)``.
+
+  Args:
+    take: ``take(data, index) -> batch`` (the problem's minibatch slicer).
+    optimizer: wrapped with ``optax.with_extra_args_support``; every update
+      receives ``value``, ``grad`` and ``value_fn`` so line-search optimizers
+      (``optax.lbfgs``) work unchanged.
+    batch_size: None for full batch.
+    steps_per_epoch: minibatches per pass (the last one wraps around to the
+      start of the permutation, so no example is dropped and shapes stay
+      fixed).
+  """
+  loss_fn = make_loss_fn(graphdef, loss_terms_fn)
+  collection = metrics_collection(term_names)
+  padded = None if batch_size is None else steps_per_epoch * batch_size
+
+  def new_perm(state):
+    key = jax.random.fold_in(jax.random.fold_in(state.rng, SHUFFLE_STREAM), state.step)
+    perm = jax.random.permutation(key, num_examples).astype(jnp.int32)
+    if padded > num_examples:
+      perm = jnp.concatenate([perm, perm[:padded - num_examples]])
+    return perm
+
+  def one_step(carry, _):
+    state, acc = carry
+    if batch_size is None:
+      batch, perm = state.data, state.perm
+    else:
+      perm = jax.lax.cond(state.batch_pos == 0, new_perm, lambda s: s.perm, state)
+      index = jax.lax.dynamic_slice_in_dim(perm, state.batch_pos * batch_size, batch_size)
+      batch = take(state.data, index)
+
+    def value_fn(p):
+      return loss_fn(p, state.rest, batch, state.loss_weights)[0]
+
+    (loss, (terms, rest)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
+        state.params, state.rest, batch, state.loss_weights)
+    updates, opt_state = optimizer.update(grads, state.opt_state, state.params,
+                                          value=loss, grad=grads, value_fn=value_fn)
+    updates = jax.tree.map(lambda u: u * state.lr_scale.astype(u.dtype), updates)
+    params = optax.apply_updates(state.params, updates)
+    # A non-finite update is skipped, never applied: one bad batch cannot
+    # spread NaN into the weights. The skip is counted for the guards.
+    ok = jnp.isfinite(loss) & _all_finite(updates)
+    params, opt_state, rest = _select(ok, (params, opt_state, rest),
+                                      (state.params, state.opt_state, state.rest))
+    if batch_size is None:
+      epoch, pos = state.epoch + 1, state.batch_pos
+    else:
+      pos = (state.batch_pos + 1) % steps_per_epoch
+      epoch = state.epoch + (pos == 0).astype(jnp.int32)
+    state = state.replace(params=params, rest=rest, opt_state=opt_state,
+                          step=state.step + 1, skipped=state.skipped + (~ok).astype(jnp.int32),
+                          epoch=epoch, batch_pos=pos, perm=perm)
+    outputs = {"loss": loss, **{f"{t}_loss": terms[t] for t in term_names}}
+    return (state, acc.merge(collection.single_from_model_output(**outputs))), None
+
+  def run_chunk(state: TrainState):
+    trace_counts["chunk"] = trace_counts.get("chunk", 0) + 1
+    (state, acc), _ = jax.lax.scan(one_step, (state, collection.empty()), None, length=n_steps)
+    return state, acc.compute()
+
+  return jax.jit(run_chunk, donate_argnums=0)
+
+
+def build_eval(*, graphdef, loss_terms_fn: Callable, trace_counts: dict):
+  """Returns jitted ``evaluate(params, rest, data, weights) -> dict``."""
+  loss_fn = make_loss_fn(graphdef, loss_terms_fn)
+
+  @jax.jit
+  def evaluate(params, rest, data, weights):
+    trace_counts["eval"] = trace_counts.get("eval", 0) + 1
+    loss, (terms, _) = loss_fn(params, rest, data, weights)
+    return {"loss": loss, **{f"{t}_loss": v for t, v in terms.items()}}
+  return evaluate
+
+
+def build_predict(*, graphdef, predict_fn: Callable, trace_counts: dict):
+  """Returns jitted ``predict(params, rest, x) -> outputs``."""
+  @jax.jit
+  def predict(params, rest, x):
+    trace_counts["predict"] = trace_counts.get("predict", 0) + 1
+    return predict_fn(nnx.merge(graphdef, params, rest), x)
+  return predict
+
