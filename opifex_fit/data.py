@@ -75,8 +75,9 @@ def check_same_structure(new, old, argname: str) -> None:
   for path_and_leaf, old_leaf in zip(jax.tree_util.tree_leaves_with_path(new),
                                      jax.tree.leaves(old)):
     path, leaf = path_and_leaf
-    if np.shape(leaf) != old_leaf.shape or np.result_type(leaf) != old_leaf.dtype:
+    dtype = leaf.dtype if hasattr(leaf, "dtype") else np.asarray(leaf).dtype
+    if np.shape(leaf) != old_leaf.shape or dtype != old_leaf.dtype:
       raise ValueError(
           f"{argname}{jax.tree_util.keystr(path)} must keep shape {old_leaf.shape} "
           f"and dtype {old_leaf.dtype} (changing them would recompile); got shape "
-          f"{np.shape(leaf)} dtype {np.result_type(leaf)}")
+          f"{np.shape(leaf)} dtype {dtype}")

@@ -16,7 +16,8 @@ def available_logs(learner, has_validation: bool) -> list[str]:
   """Every name ``learner.logs`` can hold in this fit (for monitor checks)."""
   terms = learner.term_names()
   train = ["loss", *[f"{t}_loss" for t in terms]]
-  names = train + ["lr_scale", "skipped_updates", *[f"{t}_weight" for t in terms]]
+  names = train + ["lr_scale", "skipped_updates"]
+  names += [f"{t}_weight" for t in terms] if len(terms) > 1 else []
   if has_validation:
     names += [f"val_{n}" for n in train]
   for c in learner.callbacks:
@@ -130,7 +131,8 @@ def run_loop(learner, data, *, steps, epochs, batch_size, validation_data,
         continue
       learner.logs = _fetch_logs(learner, metrics)
       if val_due:
-        val_logs = jax.device_get(learner._evaluate_prepared(val, batch_size))
+        # The whole validation set in one call: one compile, no remainder batch.
+        val_logs = jax.device_get(learner._evaluate_prepared(val))
         learner.logs.update({f"val_{k}": float(v) for k, v in val_logs.items()})
       for c in due:
         c.on_step_end(learner)
