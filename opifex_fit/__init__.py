@@ -4,7 +4,7 @@
   >>> from opifex_fit import callbacks as cb
 """
 
-from opifex_fit import callbacks, models, problems
+from opifex_fit import callbacks, models, problems, writers
 from opifex_fit.history import History
 from opifex_fit.learner import Learner
 from opifex_fit.problems.base import Problem
