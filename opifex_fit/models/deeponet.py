@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from opifex_fit.models.fno import _activation
+from opifex_fit.models.mlp import MLP
 
 
 def _check_sizes(value, name: str) -> tuple[int, ...]:
@@ -24,21 +24,6 @@ def _check_sizes(value, name: str) -> tuple[int, ...]:
     raise ValueError(f"{name} must be a list of at least 2 positive ints (input size,"
                      f" hidden sizes..., output size); got {value!r}")
   return tuple(value)
-
-
-class _Stack(nnx.Module):
-  """Fully connected layers; the activation after the last one is optional."""
-
-  def __init__(self, sizes, activation, last_activation: bool, *, rngs: nnx.Rngs):
-    self.layers = nnx.List([nnx.Linear(a, b, rngs=rngs) for a, b in zip(sizes[:-1], sizes[1:])])
-    self.activation, self.last_activation = activation, last_activation
-
-  def __call__(self, x):
-    for i, layer in enumerate(self.layers):
-      x = layer(x)
-      if i < len(self.layers) - 1 or self.last_activation:
-        x = self.activation(x)
-    return x
 
 
 class DeepONet(nnx.Module):
@@ -52,7 +37,9 @@ class DeepONet(nnx.Module):
     num_outputs: outputs of the operator. With more than one, ``p`` is split
       into ``num_outputs`` equal groups, each contracted separately (DeepXDE's
       "split_both"), so ``p`` must be divisible by ``num_outputs``.
-    activation: ``"tanh"`` (default), ``"relu"``, ``"gelu"``, ``"silu"`` or a callable.
+    activation: a name in ``models.mlp.ACTIVATIONS`` (default ``"tanh"``) or a
+      callable. Both nets are ``MLP``s (Glorot-normal weights, DeepXDE's
+      default).
     rngs: ``nnx.Rngs`` for the initial weights.
 
   Call ``model((u_sensors, y))`` with ``u_sensors`` of shape ``(B, m)`` and
@@ -84,11 +71,10 @@ class DeepONet(nnx.Module):
         or branch[-1] % num_outputs:
       raise ValueError(f"num_outputs must be a positive int dividing p={branch[-1]};"
                        f" got {num_outputs!r}")
-    act = _activation(activation)
     self.num_sensors, self.dim = branch[0], trunk[0]
     self.num_outputs = num_outputs
-    self.branch = _Stack(branch, act, last_activation=False, rngs=rngs)
-    self.trunk = _Stack(trunk, act, last_activation=True, rngs=rngs)
+    self.branch = MLP(branch[0], branch[1:], activation=activation, rngs=rngs)
+    self.trunk = MLP(trunk[0], trunk[1:], activation=activation, rngs=rngs)
     self.bias = nnx.Param(jnp.zeros((num_outputs,)))
 
   def __call__(self, inputs) -> jax.Array:
@@ -103,7 +89,7 @@ class DeepONet(nnx.Module):
       raise ValueError(f"y must have shape (batch, {d}), (batch, P, {d}), (P, {d}) or"
                        f" (1, P, {d}) with batch={u.shape[0]}; got {y.shape}")
     b = self.branch(u).reshape(u.shape[0], q, -1)            # (B, q, p/q)
-    t = self.trunk(y)
+    t = self.trunk.activation(self.trunk(y))
     t = t.reshape(t.shape[:-1] + (q, -1))
     if y.ndim == 2 and y.shape[0] == u.shape[0]:             # one query per function
       return jnp.einsum("bqk,bqk->bq", b, t) + self.bias[...]

@@ -15,18 +15,18 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-_ACTIVATIONS = {"gelu": jax.nn.gelu, "relu": jax.nn.relu, "tanh": jnp.tanh,
-                "silu": jax.nn.silu}
+from opifex_fit.models.mlp import ACTIVATIONS
+
 _GRIDS = (None, "closed", "periodic")
 
 
 def _activation(value) -> Callable:
   if callable(value):
     return value
-  if value not in _ACTIVATIONS:
-    raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)} or a callable;"
+  if value not in ACTIVATIONS:
+    raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)} or a callable;"
                      f" got {value!r}")
-  return _ACTIVATIONS[value]
+  return ACTIVATIONS[value]
 
 
 def _positive_int(value, name: str) -> int:
@@ -120,7 +120,8 @@ class FNO(nnx.Module):
       and cropped before projection, for non-periodic problems (the paper
       pads Darcy by 9). 0 means none.
     projection_features: hidden width of the projection MLP.
-    activation: ``"gelu"`` (paper), ``"relu"``, ``"tanh"``, ``"silu"`` or a callable.
+    activation: ``"gelu"`` (paper), another name in ``models.mlp.ACTIVATIONS``
+      or a callable.
     rngs: ``nnx.Rngs`` for the initial weights.
 
   Example:
