@@ -6,6 +6,7 @@ import pytest
 from flax import nnx
 
 import opifex_fit as of
+from opifex_fit.datasets import antiderivative
 from opifex_fit.models import DeepONet
 
 
@@ -68,7 +69,7 @@ def test_bad_arguments():
 
 
 def test_learns_the_antiderivative_through_the_learner():
-  (v, y), u = of.datasets.antiderivative(32, n_sensors=20, n_queries=10, cache_dir=None)
+  (v, y), u = antiderivative(32, n_sensors=20, n_queries=10, cache_dir=None)
   model = DeepONet([20, 32, 32], [1, 32, 32], rngs=nnx.Rngs(0))
   learner = of.Learner(model, of.Supervised(loss="relative_l2"), optax.adam(2e-3))
   before = learner.evaluate(((v, y), u))["loss"]
