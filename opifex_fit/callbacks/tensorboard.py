@@ -126,9 +126,11 @@ class TensorBoard(Callback):
   # -- helpers ---------------------------------------------------------------
   def _write_histograms(self, learner):
     s = learner.state
-    if self._grad_fn is None:
-      self._grad_fn = _build_grad_fn(learner)
-    grads = self._grad_fn(s.params, s.rest, s.data, s.loss_weights)
+    # Rebuilt only if the model or the loss terms changed (model growth, new terms).
+    key = (learner.graphdef, learner.term_names())
+    if self._grad_fn is None or self._grad_fn[0] != key:
+      self._grad_fn = (key, _build_grad_fn(learner))
+    grads = self._grad_fn[1](s.params, s.rest, s.data, s.loss_weights)
     params, grads = jax.device_get((s.params, grads))
     arrays = {f"params/{k}": v for k, v in named_leaves(params).items()}
     arrays.update({f"grads/{k}": v for k, v in named_leaves(grads).items()})

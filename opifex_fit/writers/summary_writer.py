@@ -9,7 +9,10 @@ fields every TensorBoard reads natively and that
 returns directly: scalars as ``simple_value`` (``ea.Scalars(tag)``), histograms
 as ``HistogramProto`` (``ea.Histograms(tag)``), images as PNG
 ``Summary.Image`` (``ea.Images(tag)``), hyperparameters as the hparams plugin's
-``session_start_info`` (``ea.PluginTagToContent("hparams")``).
+``session_start_info`` (``ea.PluginTagToContent("hparams")``). The reader
+behind TensorBoard's dashboards (``plugin_event_accumulator``) migrates these
+fields to its tensor forms, so the files show in every dashboard; writing the
+tensor forms instead would hide them from ``EventAccumulator.Scalars``.
 
 Only process 0 writes (``jax.process_index() == 0``): on other hosts every
 method is a no-op and no file is created, so a multi-host run logs once.

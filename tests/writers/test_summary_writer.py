@@ -136,3 +136,24 @@ def test_only_process_zero_writes(tmp_path, monkeypatch):
   w.write_hparams({"a": 1})
   w.close()
   assert not w.active and not (tmp_path / "p1").exists()
+
+
+def test_tensorboard_ui_reader_migrates_everything(tmp_path):
+  """The reader behind TensorBoard's dashboards sees scalars, histograms, images."""
+  from tensorboard.backend.event_processing import plugin_event_accumulator
+  from tensorboard.util import tensor_util
+  with SummaryWriter(tmp_path) as w:
+    w.write_scalars(4, {"loss": 0.25})
+    w.write_histograms(4, {"w": np.arange(10.0)}, num_buckets=5)
+    w.write_images(4, {"img": np.zeros((3, 2, 1), np.uint8)})
+  ea = plugin_event_accumulator.EventAccumulator(str(tmp_path))
+  ea.Reload()
+  assert list(ea.PluginTagToContent("scalars")) == ["loss"]
+  assert list(ea.PluginTagToContent("histograms")) == ["w"]
+  assert list(ea.PluginTagToContent("images")) == ["img"]
+  assert tensor_util.make_ndarray(ea.Tensors("loss")[0].tensor_proto) == 0.25
+  buckets = tensor_util.make_ndarray(ea.Tensors("w")[0].tensor_proto)   # [left, right, count]
+  np.testing.assert_allclose(buckets[:, 2], [2, 2, 2, 2, 2])
+  np.testing.assert_allclose(buckets[[0, -1], [0, 1]], [0.0, 9.0])
+  width, height = tensor_util.make_ndarray(ea.Tensors("img")[0].tensor_proto)[:2]
+  assert (width, height) == (b"2", b"3")
