@@ -91,3 +91,11 @@ def test_bad_arguments():
   with pytest.raises(TypeError, match="append"):
     cb.CSVLogger("log.csv", append="yes")
   assert cb.CSVLogger("log.csv").order == 90
+
+
+def test_append_to_a_file_without_step_column_is_refused(tmp_path):
+  path = tmp_path / "other.csv"
+  path.write_text("a,b\n1,2\n")
+  with pytest.raises(ValueError, match="no 'step' column.*\\['a', 'b'\\]"):
+    cb.CSVLogger(path, append=True).on_fit_begin(fake(0, {}))
+  assert path.read_text() == "a,b\n1,2\n"   # left as it was

@@ -175,3 +175,14 @@ def test_bad_arguments_are_refused():
   with pytest.raises(TypeError, match="histograms"):
     cb.TensorBoard("runs", histograms="yes")
   assert cb.TensorBoard("runs").order == 90
+
+
+def test_events_before_a_failure_reach_the_disk(tmp_path, data):
+  def boom(learner):
+    if learner.step == 40:
+      raise RuntimeError("boom")
+  learner = make_learner()
+  with pytest.raises(RuntimeError, match="boom"):
+    learner.fit(data, steps=100, verbose=0, callbacks=[
+        cb.TensorBoard(tmp_path, every=20), cb.LambdaCallback(on_step_end=boom, every=20)])
+  assert sorted(scalars(read(tmp_path), "loss")) == [20]   # 40 raised before TensorBoard ran
