@@ -50,16 +50,49 @@ def _default_callbacks(callbacks, verbose) -> list[Callback]:
   return sort_callbacks(callbacks)
 
 
-def _fetch_logs(learner, metrics) -> dict[str, float]:
-  s = learner.state
-  metrics, lr_scale, weights, skipped = jax.device_get(
-      (metrics, s.lr_scale, s.loss_weights, s.skipped))
-  logs = {k: float(v) for k, v in metrics.items()}
-  logs["lr_scale"] = float(lr_scale)
-  logs["skipped_updates"] = float(skipped)
-  if len(weights) > 1:
-    logs.update({f"{t}_weight": float(w) for t, w in weights.items()})
-  return logs
+def overrides(callback, hook: str) -> bool:
+  """Whether ``callback`` does something at ``hook`` (base hooks do nothing)."""
+  fn = getattr(callback, hook)  # instance attributes count (LambdaCallback)
+  return getattr(fn, "__func__", fn) is not getattr(Callback, hook)
+
+
+class Boundary:
+  """What is due at one chunk boundary."""
+
+  def __init__(self, step, epoch, logs, step_cbs, val_due, epoch_cbs, begin_cbs):
+    self.step, self.epoch, self.logs = step, epoch, logs
+    self.step_cbs, self.val_due, self.epoch_cbs, self.begin_cbs = \
+        step_cbs, val_due, epoch_cbs, begin_cbs
+
+  def is_empty(self) -> bool:
+    return not (self.step_cbs or self.val_due or self.epoch_cbs or self.begin_cbs)
+
+  def only_observers(self) -> bool:
+    """Only callbacks that merely read logs are due: safe to run them late."""
+    return not self.val_due and all(
+        getattr(c, "observer", False) for c in self.step_cbs + self.epoch_cbs + self.begin_cbs)
+
+
+def _process(learner, b: Boundary, val, stopping_check) -> None:
+  """Runs the hooks of one boundary (with ``learner.step`` as of that boundary)."""
+  now_step, now_epoch = learner.step, learner.epoch
+  learner.step, learner.epoch = b.step, b.epoch
+  learner.logs = {k: float(v) for k, v in jax.device_get(b.logs).items()}
+  if b.val_due:
+    # The whole validation set in one call: one compile, no remainder batch.
+    val_logs = jax.device_get(learner._evaluate_prepared(val))
+    learner.logs.update({f"val_{k}": float(v) for k, v in val_logs.items()})
+  for c in b.step_cbs:
+    c.on_step_end(learner)
+  if b.val_due:
+    for c in learner.callbacks:
+      c.on_validation_end(learner)
+  for c in b.epoch_cbs:
+    c.on_epoch_end(learner)
+  if stopping_check():
+    for c in b.begin_cbs:
+      c.on_epoch_begin(learner)
+  learner.step, learner.epoch = now_step, now_epoch
 
 
 def run_loop(learner, data, *, steps, epochs, batch_size, validation_data,
@@ -100,10 +133,14 @@ def run_loop(learner, data, *, steps, epochs, batch_size, validation_data,
     learner.target_step = target
     first_pos = int(learner.state.batch_pos)
     start_step, start_epoch = learner.step, learner.epoch
-    # 5. The chunk length lines every cadence up with chunk boundaries.
+    # 5. The chunk length lines every cadence up with chunk boundaries (epoch
+    # ends only when some callback listens to them).
+    epoch_cbs = [c for c in callbacks if overrides(c, "on_epoch_end")]
+    begin_cbs = [c for c in callbacks if overrides(c, "on_epoch_begin")]
+    step_cbs = [c for c in callbacks if overrides(c, "on_step_end")]
     cadences = [c.every for c in callbacks if c.every]
     cadences += [validation_every] if validation_every else []
-    cadences += [spe] if batch_size else []
+    cadences += [spe] if batch_size and (epoch_cbs or begin_cbs or (val is not None and validation_every is None)) else []
     chunk = data_lib.chunk_length(cadences, total, steps_per_execution)
     if val is not None and validation_every is None:
       validation_every = spe if batch_size else chunk
@@ -115,36 +152,37 @@ def run_loop(learner, data, *, steps, epochs, batch_size, validation_data,
           num_examples=n, steps_per_epoch=spe, term_names=learner.term_names(),
           trace_counts=learner.trace_counts))
 
-    # 6. The loop.
-    for c in callbacks:
+    def continuing():
+      return learner.step < target and not learner.stop_training
+
+    # 6. The loop. A boundary where only observers (History, ProgressBar,
+    # loggers) are due is processed after the next chunk is dispatched, so the
+    # device never waits for the host; any other boundary syncs first.
+    for c in begin_cbs:
       c.on_epoch_begin(learner)
-    while learner.step < target and not learner.stop_training:
+    pending = None
+    while continuing():
       n_steps = min(chunk - learner.step % chunk, target - learner.step)
-      learner.state, metrics = chunk_fn(n_steps)(learner.state)
+      learner.state, logs = chunk_fn(n_steps)(learner.state)
+      if pending is not None:
+        _process(learner, pending, val, lambda: True)
+        pending = None
       learner.step += n_steps
       done = learner.step - start_step
       epoch = start_epoch + ((first_pos + done) // spe if batch_size else done)
       epoch_ended, learner.epoch = epoch > learner.epoch, epoch
-      due = [c for c in callbacks if c.is_due(learner.step)]
-      val_due = val is not None and learner.step % validation_every == 0
-      if not (due or val_due or epoch_ended):
+      b = Boundary(learner.step, learner.epoch, logs,
+                   [c for c in step_cbs if c.is_due(learner.step)],
+                   val is not None and learner.step % validation_every == 0,
+                   epoch_cbs if epoch_ended else [], begin_cbs if epoch_ended else [])
+      if b.is_empty():
         continue
-      learner.logs = _fetch_logs(learner, metrics)
-      if val_due:
-        # The whole validation set in one call: one compile, no remainder batch.
-        val_logs = jax.device_get(learner._evaluate_prepared(val))
-        learner.logs.update({f"val_{k}": float(v) for k, v in val_logs.items()})
-      for c in due:
-        c.on_step_end(learner)
-      if val_due:
-        for c in callbacks:
-          c.on_validation_end(learner)
-      if epoch_ended:
-        for c in callbacks:
-          c.on_epoch_end(learner)
-        if learner.step < target and not learner.stop_training:
-          for c in callbacks:
-            c.on_epoch_begin(learner)
+      if b.only_observers() and continuing():
+        pending = b
+      else:
+        _process(learner, b, val, continuing)
+    if pending is not None:
+      _process(learner, pending, val, continuing)
   except BaseException as e:
     # 7. Every callback hears of the failure (to save, to clean up); then it propagates.
     for c in callbacks:

@@ -117,7 +117,12 @@ def build_chunk(*, graphdef, loss_terms_fn: Callable, take: Callable,
   def run_chunk(state: TrainState):
     trace_counts["chunk"] = trace_counts.get("chunk", 0) + 1
     (state, acc), _ = jax.lax.scan(one_step, (state, collection.empty()), None, length=n_steps)
-    return state, acc.compute()
+    # The logs are outputs, not views of the (donated) state: they stay valid
+    # while the next chunk runs, so the loop can read them late.
+    logs = dict(acc.compute(), lr_scale=state.lr_scale, skipped_updates=state.skipped)
+    if len(state.loss_weights) > 1:
+      logs.update({f"{t}_weight": w for t, w in state.loss_weights.items()})
+    return state, logs
 
   return jax.jit(run_chunk, donate_argnums=0)
 

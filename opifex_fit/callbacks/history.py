@@ -14,6 +14,7 @@ class History(Callback):
 
   order = ORDER_METRICS
   every = None
+  observer = True  # only reads logs: may run while the next chunk computes
 
   def on_step_end(self, learner):
     learner.history.record(learner.step, learner.logs)

@@ -31,6 +31,7 @@ class ProgressBar(Callback):
 
   order = ORDER_LOGGER
   every = None
+  observer = True  # only reads logs: may run while the next chunk computes
 
   def __init__(self, mode: str = "bar", keys=None):
     if mode not in MODES:
