@@ -33,6 +33,7 @@ class CSVLogger(Callback):
 
   order = ORDER_LOGGER
   every = None
+  observer = True  # only reads logs: may run while the next chunk computes
 
   def __init__(self, path, append: bool = False):
     if not isinstance(path, (str, os.PathLike)) or not os.fspath(path):

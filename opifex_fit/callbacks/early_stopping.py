@@ -68,19 +68,7 @@ class EarlyStopping(MonitorCallback):
   def on_fit_begin(self, learner):
     self._reset()
 
-  def on_step_end(self, learner):
-    if self.every is not None:
-      self._check(learner)
-
-  def on_validation_end(self, learner):
-    if self.every is None and self.monitor.startswith("val_"):
-      self._check(learner)
-
-  def on_epoch_end(self, learner):
-    if self.every is None and not self.monitor.startswith("val_"):
-      self._check(learner)
-
-  def _check(self, learner):
+  def check(self, learner):
     current = self.current(learner)
     if current is None or learner.step < self.start_from_step:
       return

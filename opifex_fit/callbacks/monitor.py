@@ -31,6 +31,24 @@ class MonitorCallback(Callback):
     self.mode = mode
     self.min_delta = abs(float(min_delta))
 
+  # A check happens after each validation for val_* monitors, at each epoch
+  # end for training metrics, or every ``every`` steps when that is set.
+  def on_step_end(self, learner):
+    if self.every is not None:
+      self.check(learner)
+
+  def on_validation_end(self, learner):
+    if self.every is None and self.monitor.startswith("val_"):
+      self.check(learner)
+
+  def on_epoch_end(self, learner):
+    if self.every is None and not self.monitor.startswith("val_"):
+      self.check(learner)
+
+  def check(self, learner) -> None:
+    """One look at the monitored value; subclasses decide what it means."""
+    raise NotImplementedError
+
   def is_improvement(self, value: float, reference: float | None) -> bool:
     """``value`` beats ``reference`` by more than ``min_delta``."""
     if reference is None:

@@ -79,18 +79,6 @@ class ReduceLROnPlateau(MonitorCallback):
   def on_fit_begin(self, learner):
     self._reset()
 
-  def on_step_end(self, learner):
-    if self.every is not None:
-      self.check(learner)
-
-  def on_validation_end(self, learner):
-    if self.every is None and self.monitor.startswith("val_"):
-      self.check(learner)
-
-  def on_epoch_end(self, learner):
-    if self.every is None and not self.monitor.startswith("val_"):
-      self.check(learner)
-
   def check(self, learner) -> None:
     """One Keras ``on_epoch_end`` step on ``learner.logs[monitor]``."""
     current = self.current(learner)

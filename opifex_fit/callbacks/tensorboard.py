@@ -81,6 +81,9 @@ class TensorBoard(Callback):
     self.writer = writer
     self._grad_fn = None
     self._clock = None
+    # Scalars only read logs, so they may run while the next chunk computes;
+    # histograms and images read the weights of this very step.
+    self.observer = not histograms and images is None
 
   # -- events ---------------------------------------------------------------
   def on_fit_begin(self, learner):
