@@ -1,0 +1,321 @@
+"""PDEProblem: a physics-informed loss from a pointwise residual and conditions.
+
+Example (the seed Poisson problem, Delta u = -2 pi^2 sin(pi x) sin(pi y)):
+  >>> import jax.numpy as jnp, optax
+  >>> from flax import nnx
+  >>> import opifex_fit as of
+  >>> def poisson(x, u, d):
+  ...   return d["xx"] + d["yy"] + 2 * jnp.pi**2 * jnp.sin(jnp.pi * x[0]) * jnp.sin(jnp.pi * x[1])
+  >>> problem = of.PDEProblem(poisson, of.Box({"x": (0, 1), "y": (0, 1)}),
+  ...                         conditions=[of.DirichletBC(0.0)], weights={"bc": 10.0})
+  >>> data = problem.sample(n_interior=2000, n_boundary=400)   # {"pde": (2000, 2), "bc": (400, 2)}
+  >>> model = of.models.MLP(2, [50, 50, 50, 1], rngs=nnx.Rngs(0))
+  >>> terms = problem.loss_terms(model, problem.prepare(model, data))   # {"pde": ..., "bc": ...}
+
+Conventions (DeepXDE-like):
+  * Loss = sum over terms of ``weight * mean(residual**2)`` (mean over points
+    and residual components). Terms: ``"pde"``, each condition's ``name``,
+    and ``"data"`` for ``observations=(x_obs, u_obs)``.
+  * Training data is a dict term -> points ``(n, dim)``; a term may instead be
+    ``{"points": (n, dim), "mask": (n,) bool}`` for a masked mean (fixed-size
+    buffers that grow, e.g. RAR-D). Terms have their own sizes, so PDE data
+    is trained full batch (``num_examples`` is None); resampling callbacks
+    refresh points instead of minibatching.
+  * Inverse problems: a residual with a 4th argument receives the model,
+    ``residual(x, u, d, model)``, so trainable PDE parameters are read from it
+    (``model.kappa[...]``); the model is any ``nnx.Module`` whose
+    ``__call__`` gives the solution.
+  * ``output_transform(x, u) -> u`` (one point) builds hard constraints, as
+    DeepXDE's ``apply_output_transform``: e.g. ``lambda x, u: x[0] * (1 - x[0]) * u``.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Callable, Mapping
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from opifex_fit.problems import reference
+from opifex_fit.problems.base import Problem, to_device_tree
+from opifex_fit.problems.conditions import unique_names
+from opifex_fit.problems.derivatives import Derivatives, _Fixed
+from opifex_fit.problems.domains import Box, _check_count
+
+
+class PDEProblem(Problem):
+  """A residual, a domain, conditions and optional observations.
+
+  Args:
+    residual: ``residual(x, u, d)`` (or ``(x, u, d, model)``) for one point,
+      returning a scalar or a 1-D vector (systems).
+    domain: an ``of.Box`` / ``of.Interval``.
+    conditions: ``DirichletBC``, ``NeumannBC``, ``InitialCondition``, ``PeriodicBC``.
+    weights: term -> weight (missing terms weigh 1.0).
+    observations: ``(x_obs, u_obs)`` with shapes ``(n, dim)`` and ``(n,)`` / ``(n, k)``.
+    output_transform: optional ``(x, u) -> u`` for one point (hard constraints).
+    default_samples: keyword arguments of ``sample`` used by ``fit(data=None)``
+      (default ``{"n_interior": 2000}``).
+  """
+
+  def __init__(self, residual: Callable, domain: Box, conditions=(), *, weights=None,
+               observations=None, output_transform: Callable | None = None,
+               default_samples: Mapping | None = None):
+    if not callable(residual):
+      raise TypeError(f"residual must be a function (x, u, d) -> residual; got {residual!r}")
+    self.takes_model = _arity(residual)
+    if not isinstance(domain, Box):
+      raise TypeError(f"domain must be an of.Box or of.Interval; got {domain!r}")
+    if output_transform is not None and not callable(output_transform):
+      raise TypeError(f"output_transform must be a function (x, u) -> u; got {output_transform!r}")
+    self.residual, self.domain, self.output_transform = residual, domain, output_transform
+    self.conditions = tuple(conditions) if isinstance(conditions, (list, tuple)) else (conditions,)
+    self.condition_names = unique_names(self.conditions)
+    for c in self.conditions:
+      c.bind(domain)
+    self.engine = Derivatives(domain.names)
+    self.observations = None
+    if observations is not None:
+      self.observations = _check_observations(observations, domain)
+    self._terms = ("pde", *self.condition_names) + (("data",) if self.observations else ())
+    self.weights = _check_weights(weights, self._terms)
+    self.default_samples = dict(default_samples or {"n_interior": 2000})
+    self._plans = {}
+
+  def __repr__(self) -> str:
+    return f"PDEProblem(terms={self._terms}, domain={self.domain!r})"
+
+  # -- Problem contract ---------------------------------------------------------
+  def term_names(self):
+    return self._terms
+
+  def default_weights(self):
+    return {t: float(self.weights.get(t, 1.0)) for t in self._terms}
+
+  def default_data(self, seed: int):
+    return self.sample(**{"seed": seed, **self.default_samples})
+
+  def num_examples(self, data):
+    return None
+
+  def sample(self, n_interior: int, n_boundary: int | None = None, n_initial: int | None = None,
+             *, seed=0, method: str = "uniform") -> dict:
+    """Training data: ``{"pde": (n_interior, dim), <condition name>: points, "data": ...}``.
+
+    Each boundary condition (periodic: each pair) gets ``n_boundary`` points
+    on its own faces (default ``n_interior // 5``); each initial condition
+    gets ``n_initial`` (default ``n_interior // 5``). ``method`` is
+    ``"uniform"``, ``"sobol"`` or ``"halton"``.
+    """
+    _check_count(n_interior, "n_interior")
+    rng = np.random.default_rng(seed)
+    n_b = max(1, n_interior // 5) if n_boundary is None else n_boundary
+    n_i = max(1, n_interior // 5) if n_initial is None else n_initial
+    out = {"pde": self.domain.sample_interior(n_interior, seed=rng, method=method)}
+    for c, name in zip(self.conditions, self.condition_names):
+      if c.kind == "initial":
+        _check_count(n_i, "n_initial")
+      else:
+        _check_count(n_b, "n_boundary")
+      out[name] = c.sample(self.domain, n_i if c.kind == "initial" else n_b, rng, method)
+    if self.observations:
+      out["data"] = {"x": self.observations[0], "u": self.observations[1]}
+    return out
+
+  def prepare(self, model, data, argname: str = "data"):
+    if not isinstance(data, Mapping):
+      raise TypeError(f"{argname} must be a dict term -> points (see problem.sample()); got"
+                      f" {type(data).__name__}")
+    data = dict(data)
+    if self.observations and "data" not in data:
+      data["data"] = {"x": self.observations[0], "u": self.observations[1]}
+    if set(data) != set(self._terms):
+      raise ValueError(f"{argname} has terms {sorted(data)}; expected exactly {list(self._terms)}")
+    dim = self.domain.dim
+    for term, v in data.items():
+      where = f"{argname}[{term!r}]"
+      if term == "data":
+        if not (isinstance(v, Mapping) and set(v) == {"x", "u"}):
+          raise ValueError(f"{where} must be {{'x': (n, {dim}), 'u': (n,) or (n, k)}}; got {v!r}")
+        _check_points(v["x"], dim, where + "['x']", self.domain)
+        continue
+      if isinstance(v, Mapping):
+        if set(v) != {"points", "mask"}:
+          raise ValueError(f"{where} must be points (n, {dim}) or {{'points', 'mask'}}; got keys {sorted(v)}")
+        n = _check_points(v["points"], dim, where + "['points']", self.domain)
+        if np.shape(v["mask"]) != (n,) or np.asarray(v["mask"]).dtype != bool:
+          raise ValueError(f"{where}['mask'] must be a bool array of shape ({n},); got"
+                           f" {np.asarray(v['mask']).dtype} {np.shape(v['mask'])}")
+      else:
+        _check_points(v, dim, where, self.domain)
+    dev = to_device_tree(data, argname)
+    self._probe(model, dev, argname)
+    return dev
+
+  def loss_terms(self, model, data) -> dict:
+    terms = {}
+    for term, v in data.items():
+      if term == "data":
+        pred = self.predict(model, v["x"]).reshape(v["u"].shape)
+        terms[term] = jnp.mean((pred - v["u"]) ** 2)
+      else:
+        pts, mask = (v["points"], v["mask"]) if isinstance(v, Mapping) else (v, None)
+        terms[term] = _masked_mean(self.pointwise_residuals(model, term, pts) ** 2, mask)
+    return {t: terms[t] for t in self._terms}
+
+  def predict(self, model, x):
+    if self.output_transform is None:
+      return model(x)
+    return jax.vmap(self.point_fn(model))(x).reshape(x.shape[0], -1)
+
+  # -- physics ----------------------------------------------------------------
+  def point_fn(self, model) -> Callable:
+    """``x (dim,) -> u`` at one point: scalar for one output, output transform applied."""
+    def f(x):
+      u = model(x[None])[0]
+      u = u[0] if u.shape == (1,) else u
+      return u if self.output_transform is None else self.output_transform(x, u)
+    return f
+
+  def pointwise_residuals(self, model, term: str, points):
+    """Residuals of ``term`` ("pde" or a condition name) at ``points (n, dim)``.
+
+    Returns ``(n,)`` or ``(n, k)`` for vector residuals; traceable, so physics
+    callbacks (RAD, RAR-D) jit it on their own candidate pools.
+    """
+    f, engine, domain = self.point_fn(model), self.engine, self.domain
+    if term == "pde":
+      keys, collapse = self.plan(model)
+      def one(x):
+        u, d = engine.evaluate(f, x, keys, collapse)
+        return self._call(x, u, _Fixed(engine, d), model)
+      return jax.vmap(one)(points)
+    if term not in self.condition_names:
+      raise ValueError(f"term must be 'pde' or a condition name {list(self.condition_names)};"
+                       f" got {term!r}")
+    cond = self.conditions[self.condition_names.index(term)]
+    ev = lambda x, keys: engine.evaluate(f, x, keys)
+    return jax.vmap(lambda x: cond.residual(ev, x, domain))(points)
+
+  def plan(self, model):
+    """(keys the residual reads, whether they collapse into one Laplacian)."""
+    x = jax.ShapeDtypeStruct((self.domain.dim,), jnp.result_type(float))
+    u = jax.eval_shape(self.point_fn(model), x)
+    sig = (u.shape, u.dtype)
+    if sig not in self._plans:
+      fn = lambda x_, u_, d: self._call(x_, u_, d, model)
+      keys = self.engine.discover(fn, x, u)
+      self._plans[sig] = (keys, self.engine.collapsible(fn, x, u, keys))
+    return self._plans[sig]
+
+  def _call(self, x, u, d, model):
+    return self.residual(x, u, d, model) if self.takes_model else self.residual(x, u, d)
+
+  def relative_l2(self, model, exact: Callable, n: int = 10_000, *, points=None, seed=0) -> float:
+    """Relative L2 error of ``predict`` against ``exact(points (n, dim)) -> (n,) / (n, k)``.
+
+    Points default to ``n`` uniform interior points of the domain.
+    """
+    pts = self.domain.sample_interior(n, seed=seed) if points is None else np.asarray(points)
+    pred = np.asarray(self.predict(model, jnp.asarray(pts, jnp.result_type(float))))
+    return reference.relative_l2(pred, np.asarray(exact(pts)))
+
+  # -- checks before compiling ---------------------------------------------------
+  def _probe(self, model, data, argname):
+    dim = self.domain.dim
+    try:
+      out = jax.eval_shape(model, jax.ShapeDtypeStruct((2, dim), jnp.float32))
+    except Exception as e:  # noqa: BLE001 - rethrown with what we expected
+      raise ValueError(f"{argname}: the model cannot take points of shape (n, {dim}) for"
+                       f" coordinates {list(self.domain.names)}: {e}") from e
+    if out.ndim != 2:
+      raise ValueError(f"the model must map (n, {dim}) points to (n, k) outputs; got {out.shape}")
+    x = jax.ShapeDtypeStruct((dim,), jnp.result_type(float))
+    u = jax.eval_shape(self.point_fn(model), x)
+    self.plan(model)
+    r = jax.eval_shape(lambda p: self.pointwise_residuals(model, "pde", p), data["pde"]["points"]
+                       if isinstance(data["pde"], Mapping) else data["pde"])
+    if r.ndim not in (1, 2):
+      raise ValueError(f"residual must return a scalar or a 1-D vector per point; got shape"
+                       f" {r.shape[1:]} per point")
+    for c, name in zip(self.conditions, self.condition_names):
+      if c.component is not None and (u.ndim == 0 or c.component >= u.shape[0]):
+        raise ValueError(f"condition {name!r}: component={c.component} but the model has"
+                         f" {1 if u.ndim == 0 else u.shape[0]} output(s)")
+      want = jax.eval_shape(c.pick, u).shape if c.component is not None or u.ndim else ()
+      got = jax.eval_shape(c.target, x).shape
+      if jnp.broadcast_shapes(want, got) != want:
+        raise ValueError(f"condition {name!r}: value has shape {got} per point but the output"
+                         f" it constrains has shape {want}")
+    if "data" in data:
+      k = 1 if u.ndim == 0 else u.shape[0]
+      obs = data["data"]["u"]
+      if obs.size != obs.shape[0] * k:
+        raise ValueError(f"{argname}['data']['u'] has shape {obs.shape}; the model gives {k}"
+                         f" output(s) per point, so expected ({obs.shape[0]},) or ({obs.shape[0]}, {k})")
+
+
+def _masked_mean(sq, mask):
+  if mask is None:
+    return jnp.mean(sq)
+  m = mask.reshape(mask.shape + (1,) * (sq.ndim - 1)).astype(sq.dtype)
+  per_point = sq.size // sq.shape[0]
+  return jnp.sum(sq * m) / (jnp.maximum(jnp.sum(m), 1.0) * per_point)
+
+
+def _arity(fn) -> bool:
+  """True when the residual takes the model as a 4th argument."""
+  try:
+    sig = inspect.signature(fn)
+  except (TypeError, ValueError):
+    return False
+  if _accepts(sig, 4):
+    return True
+  if _accepts(sig, 3):
+    return False
+  raise TypeError(f"residual must take (x, u, d) or (x, u, d, model); got signature {sig}")
+
+
+def _accepts(sig, n) -> bool:
+  try:
+    sig.bind(*range(n))
+    return True
+  except TypeError:
+    return False
+
+
+def _check_points(v, dim, where, domain) -> int:
+  shape = np.shape(v)
+  if len(shape) != 2 or shape[1] != dim or shape[0] == 0:
+    raise ValueError(f"{where} must have shape (n, {dim}) with n > 0 for coordinates"
+                     f" {list(domain.names)}; got {shape}")
+  return shape[0]
+
+
+def _check_observations(obs, domain):
+  if not (isinstance(obs, (tuple, list)) and len(obs) == 2):
+    raise ValueError(f"observations must be a pair (x_obs, u_obs); got {type(obs).__name__}")
+  x, u = np.asarray(obs[0]), np.asarray(obs[1])
+  _check_points(x, domain.dim, "observations[0]", domain)
+  if u.ndim not in (1, 2) or u.shape[0] != x.shape[0]:
+    raise ValueError(f"observations[1] must have shape ({x.shape[0]},) or ({x.shape[0]}, k);"
+                     f" got {u.shape}")
+  for a, name in ((x, "observations[0]"), (u, "observations[1]")):
+    if not np.all(np.isfinite(a)):
+      raise ValueError(f"{name} holds non-finite values; expected finite data")
+  return x, u
+
+
+def _check_weights(weights, terms) -> dict:
+  if weights is None:
+    return {}
+  if not isinstance(weights, Mapping):
+    raise TypeError(f"weights must be a dict term -> float; got {weights!r}")
+  for k, w in weights.items():
+    if k not in terms:
+      raise ValueError(f"weights has unknown term {k!r}; the terms are {list(terms)}")
+    if isinstance(w, bool) or not isinstance(w, (int, float)) or not np.isfinite(w) or w < 0:
+      raise ValueError(f"weights[{k!r}] must be a finite number >= 0; got {w!r}")
+  return dict(weights)
