@@ -7,7 +7,11 @@
 from opifex_fit import callbacks, models, problems, writers
 from opifex_fit.history import History
 from opifex_fit.learner import Learner
+from opifex_fit.callbacks.reference_error import ReferenceSolution
 from opifex_fit.problems.base import Problem
+from opifex_fit.problems.conditions import DirichletBC, InitialCondition, NeumannBC, PeriodicBC
+from opifex_fit.problems.domains import Box, Interval
+from opifex_fit.problems.pde import PDEProblem
 from opifex_fit.problems.supervised import Supervised
 from opifex_fit.state import TrainState
 

@@ -7,5 +7,7 @@ from opifex_fit.callbacks.lambda_callback import LambdaCallback
 from opifex_fit.callbacks.monitor import MonitorCallback
 from opifex_fit.callbacks.progress_bar import ProgressBar
 from opifex_fit.callbacks.reduce_lr_on_plateau import ReduceLROnPlateau
+from opifex_fit.callbacks.reference_error import ReferenceSolution
 from opifex_fit.callbacks.tensorboard import TensorBoard
 from opifex_fit.callbacks.terminate_on_nan import TerminateOnNaN
+from opifex_fit.callbacks.switch_optimizer import SwitchOptimizer
