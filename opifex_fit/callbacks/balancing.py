@@ -1,0 +1,102 @@
+"""Shared pieces of the loss-balancing callbacks (GradNorm, LRAnnealing, NTK).
+
+Per-term losses and their gradients are computed in the callback's own jitted
+function of ``(params, rest, data, ...)``: the model is rebuilt from
+``learner.graphdef`` and the terms come from ``learner.loss_terms_fn``, so the
+training chunk is never touched. One ``jax.jacrev`` of the stacked term
+vector gives every term's gradient in one call.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+from opifex_fit.callbacks.tensorboard import named_leaves
+
+
+def check_terms_arg(terms, argname: str = "terms") -> tuple[str, ...] | None:
+  """Constructor check: None (all terms) or a non-empty list of names."""
+  if terms is None:
+    return None
+  if isinstance(terms, str):
+    terms = (terms,)
+  terms = tuple(terms) if isinstance(terms, Sequence) else None
+  if not terms or not all(isinstance(t, str) and t for t in terms) or len(set(terms)) != len(terms):
+    raise ValueError(f"{argname} must be None (all loss terms) or a list of distinct term "
+                     f"names; got {terms!r}")
+  return terms
+
+
+def resolve_terms(learner, terms, who: str, available=None, min_terms: int = 1) -> tuple[str, ...]:
+  """The terms a callback works on, checked against the learner's real ones."""
+  real = tuple(learner.term_names() if available is None else available)
+  chosen = real if terms is None else terms
+  unknown = [t for t in chosen if t not in real]
+  if unknown:
+    raise ValueError(f"{who}: unknown loss term(s) {unknown}; the terms are {list(real)}")
+  if len(chosen) < min_terms:
+    raise ValueError(f"{who} balances at least {min_terms} loss terms; this fit has "
+                     f"{list(chosen)} (terms={terms!r}, problem terms {list(real)})")
+  return tuple(chosen)
+
+
+def weight_vector(learner, names) -> jax.Array:
+  return jnp.stack([learner.state.loss_weights[n] for n in names]).astype(jnp.float32)
+
+
+def write_weights(learner, names, values) -> None:
+  """New weights into the state: float32 scalars of each weight's own dtype (no recompile)."""
+  old = learner.state.loss_weights
+  new = dict(old, **{n: jnp.asarray(v, old[n].dtype) for n, v in zip(names, values)})
+  learner.state = learner.state.replace(loss_weights=new)
+
+
+def cached(callback, learner, build: Callable):
+  """``build()`` once per learner, model structure and set of loss terms."""
+  key = (id(learner), learner.graphdef, learner.term_names())
+  if getattr(callback, "_fn_cache", None) is None or callback._fn_cache[0] != key:
+    callback._fn_cache = (key, build())
+  return callback._fn_cache[1]
+
+
+def count_trace(learner, name: str) -> None:
+  learner.trace_counts[name] = learner.trace_counts.get(name, 0) + 1
+
+
+def term_jacobian(graphdef, loss_terms_fn, names, select: tuple[int, ...] | None = None):
+  """``fn(params, rest, data) -> (losses (T,), grads)``, traceable.
+
+  ``grads`` is the list of the selected parameter leaves' gradients, each of
+  shape ``(T, *leaf.shape)``: row ``i`` is ``dL_i/dW`` for term ``names[i]``.
+  ``select`` holds indices into ``jax.tree.leaves(params)`` (None: all).
+  """
+  def fn(params, rest, data):
+    leaves, treedef = jax.tree.flatten(params)
+    idx = tuple(range(len(leaves))) if select is None else select
+
+    def losses(chosen):
+      full = list(leaves)
+      for i, v in zip(idx, chosen):
+        full[i] = v
+      terms = loss_terms_fn(nnx.merge(graphdef, treedef.unflatten(full), rest), data)
+      vec = jnp.stack([jnp.asarray(terms[n], jnp.float32) for n in names])
+      return vec, vec
+
+    grads, values = jax.jacrev(losses, has_aux=True)([leaves[i] for i in idx])
+    return values, grads
+  return fn
+
+
+def grad_norms(grads) -> jax.Array:
+  """Per-term L2 norm over all selected leaves: ``(T,)``."""
+  sq = [jnp.sum(g.reshape(g.shape[0], -1).astype(jnp.float32) ** 2, axis=1) for g in grads]
+  return jnp.sqrt(sum(sq))
+
+
+def parameter_paths(params) -> list[str]:
+  """``"layers/2/kernel"``-style names of the parameter leaves, in leaf order."""
+  return list(named_leaves(params))

@@ -1,0 +1,200 @@
+"""GradNorm: adaptive loss weights that equalise training rates (Chen et al., ICML 2018)."""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from opifex_fit.callbacks import balancing as bal
+from opifex_fit.callbacks.base import ORDER_PHYSICS, Callback, check_every
+
+_MIN_WEIGHT = 1e-6  # weights are clipped here before renormalising: they stay positive
+_TINY = 1e-30       # guards L_i(0) = 0 (a term that starts exactly satisfied)
+
+
+class GradNorm(Callback):
+  """Chen, Badrinarayanan, Lee, Rabinovich, "GradNorm", ICML 2018 (Algorithm 1).
+
+  Every ``every`` steps, on the whole training data (``learner.state.data``),
+  with ``W`` the last shared layer and ``w_i`` the loss weights of the
+  balanced terms (``T`` of them)::
+
+    G_i   = || dW (w_i L_i) ||_2              gradient norm of the weighted term
+    L~_i  = L_i(t) / L_i(0)                   inverse training rate
+    r_i   = L~_i / mean_j L~_j
+    L_grad = sum_i | G_i - stop_grad(mean_j G_j * r_i ** alpha) |
+    w     <- w - lr * dL_grad/dw              one step on the weights only
+    w     <- T * max(w, 1e-6) / sum(max(w, 1e-6))   positive, sum w_i = T
+
+  The target is a constant (stop-gradient), only ``W`` enters ``G``, and the
+  weights are renormalised after every step, as in the paper. ``L_i(0)`` are
+  the unweighted losses at the first update; they are kept in
+  ``state_dict`` so a resumed run continues exactly. The first update starts
+  from the current weights (the problem's ``weights=``, 1.0 by default, as the
+  paper's ``w_i(0) = 1``) renormalised to sum to ``T``. Terms not balanced
+  keep their weight. A non-finite update leaves the weights unchanged.
+
+  Logs ``gradnorm_loss`` (``L_grad``), ``gradnorm_G_<term>`` and
+  ``gradnorm_r_<term>``; the weights themselves appear as ``<term>_weight``
+  (the weights in force during each chunk).
+
+  Example:
+    >>> from opifex_fit import callbacks as cb
+    >>> gn = cb.GradNorm(alpha=1.5, every=100)
+    >>> # learner.fit(data, steps=20_000, callbacks=[gn]); learner.history["bc_weight"]
+
+  Args:
+    alpha: asymmetry ``>= 0``: larger pulls lagging terms harder (paper: 0.12
+      to 3; 1.5 is its common default). ``alpha = 0`` equalises gradient norms.
+    every: update cadence in optimizer steps.
+    lr: step size of the plain gradient step on the weights.
+    layer: the shared layer ``W``. None: the model's last parameterised layer
+      (the parent module of the last ``nnx.Param`` leaf in the parameter
+      order, e.g. ``"layers/3"`` of an MLP: its kernel and bias). A string
+      selects the leaves at or under that path (``"layers/3"``,
+      ``"layers/3/kernel"``); a callable ``path -> bool`` filters leaf paths.
+    terms: the balanced terms (default: all loss terms; at least two).
+    optimizer: an optax transformation for the weights instead of plain
+      gradient descent (e.g. ``optax.adam(0.025)``); then leave ``lr`` unset.
+  """
+
+  order = ORDER_PHYSICS
+
+  def __init__(self, alpha: float = 1.5, every: int = 100, lr: float | None = None,
+               layer=None, *, terms=None, optimizer: optax.GradientTransformation | None = None):
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) \
+        or not math.isfinite(alpha) or alpha < 0:
+      raise ValueError(f"alpha must be a finite number >= 0; got {alpha!r}")
+    self.every = check_every(every, allow_none=False)
+    if optimizer is not None and lr is not None:
+      raise ValueError(f"give lr (plain gradient descent) or optimizer, not both; got lr={lr!r}"
+                       f" and optimizer={optimizer!r}")
+    if lr is not None and (isinstance(lr, bool) or not isinstance(lr, (int, float))
+                           or not math.isfinite(lr) or lr <= 0):
+      raise ValueError(f"lr must be a finite number > 0; got {lr!r}")
+    if optimizer is not None and not isinstance(optimizer, optax.GradientTransformation):
+      raise TypeError(f"optimizer must be an optax.GradientTransformation; got {optimizer!r}")
+    if layer is not None and not (isinstance(layer, str) and layer) and not callable(layer):
+      raise TypeError(f"layer must be None, a parameter path string like 'layers/3' or a "
+                      f"callable path -> bool; got {layer!r}")
+    self.alpha = float(alpha)
+    self.lr = 0.025 if lr is None and optimizer is None else lr
+    self.tx = optimizer if optimizer is not None else optax.sgd(self.lr)
+    self.layer = layer
+    self.terms = bal.check_terms_arg(terms)
+    self._names: tuple[str, ...] = ()
+    self._select: tuple[int, ...] = ()
+    self._initial: dict[str, float] | None = None
+    self._opt_state = None
+    self._loaded_opt: list | None = None
+    self.updates = 0
+
+  # -- events ---------------------------------------------------------------
+  def on_fit_begin(self, learner):
+    self._names = bal.resolve_terms(learner, self.terms, "GradNorm", min_terms=2)
+    self._select = select_layer(bal.parameter_paths(learner.state.params), self.layer)
+    if self._initial is not None and set(self._initial) != set(self._names):
+      raise ValueError(f"GradNorm: the saved initial losses are for terms {sorted(self._initial)};"
+                       f" this fit balances {list(self._names)}")
+
+  def log_names(self, learner):
+    names = bal.resolve_terms(learner, self.terms, "GradNorm")
+    return ["gradnorm_loss", *[f"gradnorm_{k}_{t}" for k in ("G", "r") for t in names]]
+
+  def on_step_end(self, learner):
+    fn = bal.cached(self, learner, lambda: self._build(learner))
+    s = learner.state
+    weights = bal.weight_vector(learner, self._names)
+    first = self._initial is None
+    init = jnp.asarray([1.0] * len(self._names) if first else
+                       [self._initial[n] for n in self._names], jnp.float32)
+    new_w, self._opt_state, info = fn(s.params, s.rest, s.data, weights, init,
+                                      jnp.asarray(first), self._optimizer_state(weights))
+    bal.write_weights(learner, self._names, new_w)
+    info = jax.device_get(info)
+    if first:
+      self._initial = {n: float(v) for n, v in zip(self._names, info["losses"])}
+    self.updates += 1
+    learner.logs["gradnorm_loss"] = float(info["L_grad"])
+    for i, n in enumerate(self._names):
+      learner.logs[f"gradnorm_G_{n}"] = float(info["G"][i])
+      learner.logs[f"gradnorm_r_{n}"] = float(info["r"][i])
+
+  # -- state ----------------------------------------------------------------
+  def state_dict(self):
+    opt = self._loaded_opt if self._opt_state is None else \
+        [np.asarray(x).tolist() for x in jax.tree.leaves(jax.device_get(self._opt_state))]
+    return {"initial_losses": self._initial, "optimizer_state": opt, "updates": self.updates}
+
+  def load_state_dict(self, state):
+    initial = state.get("initial_losses")
+    self._initial = None if initial is None else {k: float(v) for k, v in initial.items()}
+    self._loaded_opt = state.get("optimizer_state")
+    self._opt_state = None  # rebuilt from _loaded_opt at the next update
+    self.updates = int(state.get("updates", 0))
+
+  # -- helpers ----------------------------------------------------------------
+  def _optimizer_state(self, weights):
+    if self._opt_state is None:
+      template = self.tx.init(weights)
+      if self._loaded_opt is not None:
+        leaves, treedef = jax.tree.flatten(template)
+        if len(leaves) != len(self._loaded_opt):
+          raise ValueError("GradNorm: the saved optimizer state does not match this optimizer")
+        template = treedef.unflatten([jnp.asarray(v, dtype=leaf.dtype).reshape(leaf.shape)
+                                      for v, leaf in zip(self._loaded_opt, leaves)])
+      self._opt_state = template
+    return self._opt_state
+
+  def _build(self, learner):
+    jac = bal.term_jacobian(learner.graphdef, learner.loss_terms_fn, self._names, self._select)
+    alpha, tx, count = self.alpha, self.tx, len(self._names)
+
+    @jax.jit
+    def update(params, rest, data, weights, init, first, opt_state):
+      bal.count_trace(learner, "gradnorm")
+      losses, grads = jac(params, rest, data)
+      norms = bal.grad_norms(grads)                    # ||dW L_i||
+      # Start from the current weights renormalised to sum T (w_i(0) = 1 by default).
+      weights = count * weights / jnp.sum(weights)
+      l0 = jnp.maximum(jnp.where(first, losses, init), _TINY)
+      inv_rate = losses / l0
+      r = inv_rate / jnp.mean(inv_rate)
+
+      def l_grad(w):
+        g = jnp.abs(w) * norms                         # ||dW (w_i L_i)||, w_i > 0
+        target = jax.lax.stop_gradient(jnp.mean(g) * r ** alpha)
+        return jnp.sum(jnp.abs(g - target)), g
+
+      (value, g), dw = jax.value_and_grad(l_grad, has_aux=True)(weights)
+      step, new_opt = tx.update(dw, opt_state, weights)
+      new = jnp.maximum(optax.apply_updates(weights, step), _MIN_WEIGHT)
+      new = count * new / jnp.sum(new)
+      ok = jnp.all(jnp.isfinite(new))
+      new = jnp.where(ok, new, weights)
+      new_opt = jax.tree.map(lambda a, b: jnp.where(ok, a, b), new_opt, opt_state)
+      return new, new_opt, {"losses": losses, "G": g, "r": r, "L_grad": value}
+    return update
+
+
+def select_layer(paths: list[str], layer) -> tuple[int, ...]:
+  """Indices of the parameter leaves that form the shared layer ``W``."""
+  if not paths:
+    raise ValueError("GradNorm: the model has no nnx.Param leaves")
+  if layer is None:
+    last = paths[-1].split("/")
+    prefix = "/".join(last[:-1]) if len(last) > 1 else paths[-1]
+    chosen = [i for i, p in enumerate(paths) if p == prefix or p.startswith(prefix + "/")]
+  elif isinstance(layer, str):
+    prefix = layer.strip("/")
+    chosen = [i for i, p in enumerate(paths) if p == prefix or p.startswith(prefix + "/")]
+  else:
+    chosen = [i for i, p in enumerate(paths) if layer(p)]
+  if not chosen:
+    raise ValueError(f"GradNorm: layer={layer!r} matches no parameter; the parameters are "
+                     f"{paths}")
+  return tuple(chosen)

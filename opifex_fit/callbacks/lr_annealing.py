@@ -1,0 +1,130 @@
+"""LRAnnealing: gradient-statistics loss weights (Wang, Teng, Perdikaris 2021; jaxpi)."""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+
+from opifex_fit.callbacks import balancing as bal
+from opifex_fit.callbacks.base import ORDER_PHYSICS, Callback, check_every
+
+_EPS = 1e-5  # relative guard on the denominators, as jaxpi: w_hat <= 1 / _EPS
+
+MODES = ("mean", "max")
+
+
+class LRAnnealing(Callback):
+  """Learning-rate-annealing loss weights, from per-term gradient statistics.
+
+  Every ``every`` steps, with ``g_i = grad_theta L_i`` the gradient of the
+  unweighted term ``L_i`` with respect to ALL model parameters ``theta``, on
+  the whole training data (``learner.state.data``):
+
+  ``mode="mean"`` (jaxpi's ``grad_norm`` scheme; Wang, Sankaran, Wang,
+  Perdikaris 2023, "An expert's guide to training PINNs"), every balanced
+  term, residual included::
+
+    w_hat_i = mean_j ||g_j||_2 / (||g_i||_2 + 1e-5 * mean_j ||g_j||_2)
+
+  (the guide writes the sum over j, which is T times this; jaxpi's code, which
+  we follow, uses the mean).
+
+  ``mode="max"`` (Wang, Teng, Perdikaris 2021, SIAM J. Sci. Comput. 43(5),
+  "Understanding and mitigating gradient flow pathologies in PINNs",
+  Algorithm 1, eq. 40), for the non-residual terms only::
+
+    w_hat_i = w_r * max_theta |g_r| / (mean_theta |g_i| + 1e-5 * w_r * max_theta |g_r|)
+
+  where ``r`` is ``residual_term`` and ``w_r`` its weight, which this
+  callback never changes (1 in the paper, where ``L = L_r + sum_i w_i L_i``;
+  with ``w_r = 1`` this is exactly the paper's formula). ``max`` and ``mean``
+  run over all parameter entries (every layer, weights and biases).
+
+  Both modes then move the weights with a running average (the paper's
+  ``alpha = 1 - momentum = 0.1``)::
+
+    w_i <- momentum * w_i + (1 - momentum) * w_hat_i
+
+  Logs ``lra_grad_<term>`` (``||g_i||`` in mean mode; ``mean|g_i|`` in max
+  mode, and ``max|g_r|`` for the residual term) and ``lra_target_<term>``
+  (``w_hat_i``). A non-finite estimate leaves the weights unchanged.
+
+  Example:
+    >>> from opifex_fit import callbacks as cb
+    >>> lra = cb.LRAnnealing(every=100, momentum=0.9, mode="mean")
+    >>> # learner.fit(data, steps=20_000, callbacks=[lra]); learner.history["bc_weight"]
+
+  Args:
+    every: update cadence in optimizer steps (jaxpi: 1000; the paper: 10).
+    momentum: in [0, 1); 0 replaces the weights by ``w_hat`` at every update.
+    mode: ``"mean"`` or ``"max"``.
+    terms: the balanced terms (default all; at least two). In max mode they
+      must include ``residual_term``.
+    residual_term: max mode only: the anchor term (default ``"pde"``).
+  """
+
+  order = ORDER_PHYSICS
+
+  def __init__(self, every: int = 100, momentum: float = 0.9, mode: str = "mean", *,
+               terms=None, residual_term: str | None = None):
+    self.every = check_every(every, allow_none=False)
+    if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) \
+        or not math.isfinite(momentum) or not 0 <= momentum < 1:
+      raise ValueError(f"momentum must be a number in [0, 1); got {momentum!r}")
+    if mode not in MODES:
+      raise ValueError(f"mode must be one of {MODES}; got {mode!r}")
+    if residual_term is not None and mode != "max":
+      raise ValueError(f"residual_term is only used with mode='max'; got residual_term="
+                       f"{residual_term!r} with mode={mode!r}")
+    if residual_term is not None and (not isinstance(residual_term, str) or not residual_term):
+      raise ValueError(f"residual_term must be a loss term name; got {residual_term!r}")
+    self.momentum, self.mode = float(momentum), mode
+    self.residual_term = residual_term or ("pde" if mode == "max" else None)
+    self.terms = bal.check_terms_arg(terms)
+    self._names: tuple[str, ...] = ()
+
+  def on_fit_begin(self, learner):
+    self._names = bal.resolve_terms(learner, self.terms, "LRAnnealing", min_terms=2)
+    if self.mode == "max" and self.residual_term not in self._names:
+      raise ValueError(f"LRAnnealing(mode='max'): residual_term={self.residual_term!r} is not "
+                       f"among the balanced terms {list(self._names)}; pass residual_term=")
+
+  def log_names(self, learner):
+    names = bal.resolve_terms(learner, self.terms, "LRAnnealing")
+    return [f"lra_{k}_{t}" for k in ("grad", "target") for t in names]
+
+  def on_step_end(self, learner):
+    fn = bal.cached(self, learner, lambda: self._build(learner))
+    s = learner.state
+    new_w, stats, target = fn(s.params, s.rest, s.data, bal.weight_vector(learner, self._names))
+    bal.write_weights(learner, self._names, new_w)
+    stats, target = jax.device_get((stats, target))
+    for i, n in enumerate(self._names):
+      learner.logs[f"lra_grad_{n}"] = float(stats[i])
+      learner.logs[f"lra_target_{n}"] = float(target[i])
+
+  def _build(self, learner):
+    names, momentum, mode = self._names, self.momentum, self.mode
+    jac = bal.term_jacobian(learner.graphdef, learner.loss_terms_fn, names)
+    anchor = names.index(self.residual_term) if mode == "max" else None
+
+    @jax.jit
+    def update(params, rest, data, weights):
+      bal.count_trace(learner, "lr_annealing")
+      _, grads = jac(params, rest, data)
+      if mode == "mean":
+        stats = bal.grad_norms(grads)
+        num = jnp.mean(stats)
+        target = num / (stats + _EPS * num)
+      else:
+        flat = jnp.concatenate([jnp.abs(g.reshape(g.shape[0], -1)) for g in grads], axis=1)
+        stats = jnp.mean(flat, axis=1).at[anchor].set(jnp.max(flat[anchor]))
+        num = weights[anchor] * stats[anchor]
+        # The residual term keeps its weight: its "target" is its own weight.
+        target = (num / (stats + _EPS * num)).at[anchor].set(weights[anchor])
+      new = momentum * weights + (1.0 - momentum) * target
+      new = jnp.where(jnp.all(jnp.isfinite(new)), new, weights)
+      return new, stats, target
+    return update
