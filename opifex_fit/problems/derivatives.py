@@ -192,9 +192,12 @@ def _basis(x, idx):
 
 def _forward_laplacian(f, x, sp_idx):
   """u, gradient over spatial coords (leading axis) and spatial Laplacian (folx)."""
-  sp = jnp.array(sp_idx)
-  g = lambda xs: f(x.at[sp].set(xs))
-  r = folx.forward_laplacian(g, disable_jit=True)(x[sp])
+  if len(sp_idx) == x.shape[0]:  # no time coordinate: differentiate f itself
+    g, xs = f, x
+  else:
+    sp = jnp.array(sp_idx)
+    g, xs = (lambda y: f(x.at[sp].set(y))), x[sp]
+  r = folx.forward_laplacian(g, disable_jit=True)(xs)
   jac = r.dense_jacobian.reshape((len(sp_idx),) + r.x.shape)
   return r.x, jac, r.laplacian
 

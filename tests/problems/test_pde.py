@@ -86,8 +86,8 @@ def test_inverse_parameter_read_from_model_is_recovered():
 def test_fit_logs_terms_and_never_recompiles():
   problem = seed_problem()
   learner = of.Learner(of.models.MLP(2, [16, 1], rngs=nnx.Rngs(0)), problem, optax.adam(1e-3))
-  bump = cb.LambdaCallback(on_step_end=lambda lr: lr.loss_weights.update(bc=lr.loss_weights["bc"] + 1))
-  bump.every = 5
+  bump = cb.LambdaCallback(every=5, on_step_end=lambda lr: lr.loss_weights.update(
+      bc=lr.loss_weights["bc"] + 1))
   history = learner.fit(steps=20, callbacks=[bump], verbose=0)   # data=None: default samples
   assert {"loss", "pde_loss", "bc_loss"} <= set(history) and history.steps == [5, 10, 15, 20]
   assert learner.trace_counts["chunk"] == 1 and learner.loss_weights["bc"] == 14.0
