@@ -1,0 +1,285 @@
+"""Checkpoint: Orbax checkpoints of the whole training run, and exact resume.
+
+On-disk layout (one Orbax ``CheckpointManager`` directory; plain Orbax reads it)::
+
+  directory/<step>/state/      PyTree: the TrainState as a dict (params, rest,
+                               opt_state, step, rng as uint32 key data,
+                               loss_weights, lr_scale, data, skipped, epoch,
+                               batch_pos, perm)
+  directory/<step>/callbacks/  JSON: {"EarlyStopping_0": {...}, ...} (class
+                               name + index among callbacks of that class)
+  directory/<step>/history/    JSON: History.state_dict()
+  directory/<step>/metadata/   JSON: versions, model/problem summary, and the
+                               shape/dtype of every state array
+
+  >>> import orbax.checkpoint as ocp                                   # doctest: +SKIP
+  >>> mngr = ocp.CheckpointManager("/abs/ckpt")                         # doctest: +SKIP
+  >>> ckpt = mngr.restore(mngr.latest_step(), args=ocp.args.Composite(
+  ...     state=ocp.args.StandardRestore(), history=ocp.args.JsonRestore()))  # doctest: +SKIP
+  >>> ckpt["state"]["params"]["layers"]["0"]["kernel"]["value"]         # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+
+import jax
+import orbax.checkpoint as ocp
+
+from opifex_fit import saving
+from opifex_fit.callbacks.base import ORDER_CHECKPOINT, Callback, check_every
+from opifex_fit.callbacks.preemption import PreemptionGuard
+from opifex_fit.state import copy_tree
+
+# Differences in these fields mean another model/optimizer/problem: always refused.
+MODEL_FIELDS = {"params": "model parameters", "rest": "other model state",
+                "opt_state": "optimizer state", "loss_weights": "loss terms"}
+# Differences here (other data sizes, batch size) only matter when resuming.
+DATA_FIELDS = {"data": "training data", "perm": "minibatch order (batch size and data size)"}
+
+
+class Checkpoint(Callback):
+  """Writes the whole run every ``every`` steps and resumes it exactly.
+
+  Each checkpoint holds the TrainState (weights, optimizer state, step, RNG,
+  loss weights, ``lr_scale``, training data, shuffling position), every
+  callback's ``state_dict()``, the History and metadata. With ``resume=True``
+  a fit on a directory that holds checkpoints continues from the latest one
+  and ends in the state an uninterrupted run would reach (bit for bit on CPU,
+  minibatch shuffling included): ``fit(steps=N)`` ends at global step N. A
+  directory holding another model or optimizer is refused before training.
+
+  On SIGTERM or Ctrl-C the current chunk finishes, a checkpoint is written and
+  the fit returns (``checkpoint.preempted`` is then True); run the same script
+  again to continue. A run killed outright loses only the steps since the last
+  checkpoint: Orbax writes atomically and nothing on disk is deleted except
+  checkpoints that fall out of ``max_to_keep``.
+
+  Example:
+    >>> from opifex_fit import callbacks as cb
+    >>> ckpt = cb.Checkpoint("ckpt/run1", every=1000, max_to_keep=3,
+    ...                      monitor="val_loss")  # also keeps the 3 best
+
+  Args:
+    directory: where the step directories go (created if missing).
+    every: save every this many optimizer steps (and at the end of the fit).
+    max_to_keep: how many latest checkpoints to keep (None: all).
+    monitor: a logged name; checkpoints best by it are kept too.
+    mode: "min" or "max": which ``monitor`` values are better.
+    resume: continue from the latest checkpoint in ``directory``.
+    async_save: write in the background; ``on_fit_end`` waits for it.
+    keep_best: how many best-by-``monitor`` checkpoints to keep (default
+      ``max_to_keep``).
+    verbose: print a line when resuming or stopping on a signal.
+  """
+
+  order = ORDER_CHECKPOINT
+
+  def __init__(self, directory, every: int = 1000, max_to_keep: int | None = 3,
+               monitor: str | None = None, mode: str = "min", resume: bool = True,
+               async_save: bool = True, keep_best: int | None = None, verbose: int = 1):
+    if not isinstance(directory, (str, os.PathLike)) or not os.fspath(directory):
+      raise TypeError(f"directory must be a non-empty path; got {directory!r}")
+    self.directory = os.path.abspath(os.fspath(directory))
+    self.every = check_every(every, allow_none=False)
+    for name, value in (("max_to_keep", max_to_keep), ("keep_best", keep_best)):
+      if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise ValueError(f"{name} must be a positive int number of checkpoints or None; got {value!r}")
+    self.max_to_keep, self.keep_best = max_to_keep, keep_best
+    if monitor is not None and (not isinstance(monitor, str) or not monitor):
+      raise ValueError(f"monitor must be a logged name such as 'val_loss' or None; got {monitor!r}")
+    if keep_best is not None and monitor is None:
+      raise ValueError(f"keep_best={keep_best} needs a monitor to rank checkpoints by")
+    if mode not in ("min", "max"):
+      raise ValueError(f"mode must be 'min' or 'max'; got {mode!r}")
+    for name, value in (("resume", resume), ("async_save", async_save)):
+      if not isinstance(value, bool):
+        raise TypeError(f"{name} must be a bool; got {value!r}")
+    self.monitor, self.mode, self.resume, self.async_save = monitor, mode, resume, async_save
+    self.verbose = verbose
+    self.preempted, self.restored_step = False, None
+    self._guard = PreemptionGuard()
+    self._manager, self._learner, self._ready = None, None, False
+
+  # -- the fit --------------------------------------------------------------------
+  def on_fit_begin(self, learner):
+    self._learner, self._ready, self._failed = learner, False, False
+    self.preempted, self.restored_step, self._last_value = False, None, None
+    self._model_name = type(learner.model).__name__
+    self._callback_states(learner)  # a non-JSON state_dict fails now, not at the first save
+    self._manager = self._open()
+    self._latest = self._manager.latest_step()
+    if self._latest is not None:
+      metadata = self._read(self._latest, metadata=ocp.args.JsonRestore())["metadata"]
+      self._check_compatible(metadata, learner, MODEL_FIELDS)
+      if self._latest > learner.step:
+        if not self.resume:
+          raise ValueError(
+              f"Checkpoint: directory={self.directory!r} holds checkpoints up to step "
+              f"{self._latest} and the learner is at step {learner.step}; with resume=False "
+              "new checkpoints would mix two runs. Pass resume=True or another directory.")
+        self._restore(learner, self._latest, metadata)
+    self._latest = -1 if self._latest is None else self._latest
+    self._guard.install()
+    self._ready = True
+
+  def is_due(self, step: int) -> bool:
+    # Also due on a pending signal and at the last boundary, so the final
+    # checkpoint is written before other callbacks' on_fit_end change the state.
+    target = getattr(self._learner, "target_step", None)
+    return super().is_due(step) or self._guard.requested or \
+        (target is not None and step >= target)
+
+  def on_step_end(self, learner):
+    self._track(learner)
+    self._save(learner)
+    if self._guard.requested:
+      self.preempted, learner.stop_training = True, True
+      if self.verbose:
+        print(f"Checkpoint: {self._guard.name()} received; saved step {learner.step} to "
+              f"{self.directory}; run again to resume")
+
+  def on_validation_end(self, learner):
+    self._track(learner)
+
+  def on_exception(self, learner, exception):
+    self._failed = True  # the state may be mid-update: keep the last good checkpoint
+
+  def on_fit_end(self, learner):
+    self._guard.uninstall()
+    try:
+      if self._ready and not self._failed:
+        self._save(learner)
+    finally:
+      if self._manager is not None:
+        self._manager.wait_until_finished()
+        self._manager.close()
+      self._manager, self._learner, self._ready = None, None, False
+
+  # -- saving ---------------------------------------------------------------------
+  def _open(self) -> ocp.CheckpointManager:
+    try:
+      os.makedirs(self.directory, exist_ok=True)
+      fd, probe = tempfile.mkstemp(prefix=".opifex_fit_write_test_", dir=self.directory)
+      os.close(fd)
+      os.remove(probe)  # only ever our own probe file
+    except OSError as e:
+      raise ValueError(f"Checkpoint: directory={self.directory!r} is not writable "
+                       f"({type(e).__name__}: {e.strerror or e}); expected a directory "
+                       "that can be created and written to") from e
+    if self.max_to_keep is None:
+      policy = ocp.checkpoint_managers.PreserveAll()
+    else:
+      policy = ocp.checkpoint_managers.LatestN(n=self.max_to_keep)
+      if self.monitor is not None:
+        best = ocp.checkpoint_managers.BestN(
+            get_metric_fn=lambda m: m[self.monitor], reverse=self.mode == "min",
+            n=self.keep_best or self.max_to_keep, keep_checkpoints_without_metrics=False)
+        policy = ocp.checkpoint_managers.AnyPreservationPolicy([policy, best])
+    options = ocp.CheckpointManagerOptions(
+        preservation_policy=policy, enable_async_checkpointing=self.async_save,
+        cleanup_tmp_directories=True, create=True)
+    return ocp.CheckpointManager(self.directory, options=options)
+
+  def _track(self, learner):
+    if self.monitor is not None and self.monitor in learner.logs:
+      self._last_value = float(learner.logs[self.monitor])
+
+  def _save(self, learner):
+    step = learner.step
+    if step <= self._latest:
+      return
+    # A copy: the live state is donated to the next chunk while Orbax writes.
+    state = copy_tree(saving.to_disk(learner.state))
+    value = self._last_value
+    metrics = {self.monitor: value} if value is not None and value == value \
+        and abs(value) != float("inf") else None
+    self._manager.save(step, metrics=metrics, args=ocp.args.Composite(
+        state=ocp.args.StandardSave(state),
+        callbacks=ocp.args.JsonSave(self._callback_states(learner)),
+        history=ocp.args.JsonSave(learner.history.state_dict()),
+        metadata=ocp.args.JsonSave(self._metadata(learner))))
+    self._latest = step
+
+  def _callback_states(self, learner) -> dict:
+    out = {}
+    for key, c in _keyed(learner.callbacks).items():
+      state = c.state_dict()
+      try:
+        json.dumps(state)
+      except (TypeError, ValueError) as e:
+        raise TypeError(f"{type(c).__name__}.state_dict() must return JSON-able values "
+                        f"(numbers, strings, lists, dicts); got {state!r}: {e}") from e
+      out[key] = state
+    return out
+
+  def _metadata(self, learner) -> dict:
+    import flax
+    import opifex_fit
+    s = learner.state
+    return {
+        "format": 1, "opifex_fit": opifex_fit.__version__, "jax": jax.__version__,
+        "flax": flax.__version__, "orbax": ocp.__version__,
+        "model": self._model_name,
+        "num_params": int(sum(a.size for a in jax.tree.leaves(s.params))),
+        "problem": type(learner.problem).__name__, "loss_terms": list(learner.term_names()),
+        "structure": {f: saving.structure(getattr(s, f)) for f in {**MODEL_FIELDS, **DATA_FIELDS}},
+    }
+
+  # -- resuming -------------------------------------------------------------------
+  def _read(self, step, **items):
+    try:
+      return self._manager.restore(step, args=ocp.args.Composite(**items))
+    except Exception as e:  # noqa: BLE001 - any failure here means "not ours"
+      raise ValueError(f"Checkpoint: step {step} in directory={self.directory!r} is not a "
+                       f"readable opifex_fit checkpoint ({type(e).__name__}: {e}); use an "
+                       "empty directory or one written by cb.Checkpoint") from e
+
+  def _check_compatible(self, metadata, learner, fields) -> None:
+    saved = metadata.get("structure", {})
+    lines = []
+    for field, label in fields.items():
+      diff = saving.differences(saved.get(field, {}), saving.structure(getattr(learner.state, field)))
+      lines += [f"{label} ({field}) {line}" for line in diff]
+    if lines:
+      raise ValueError(
+          f"Checkpoint: directory={self.directory!r} holds a checkpoint (step {self._latest}, "
+          f"model {metadata.get('model')}, problem {metadata.get('problem')}) that does not "
+          "match this learner:\n  " + "\n  ".join(lines) +
+          "\nUse another directory for a different model, optimizer or data.")
+
+  def _restore(self, learner, step, metadata) -> None:
+    self._check_compatible(metadata, learner, DATA_FIELDS)
+    target = saving.to_disk(learner.state)
+    abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, target)
+    restored = self._read(step, state=ocp.args.StandardRestore(abstract),
+                          callbacks=ocp.args.JsonRestore(), history=ocp.args.JsonRestore())
+    learner.state = saving.from_disk(restored["state"], learner.state)
+    learner.step, learner.epoch = int(learner.state.step), int(learner.state.epoch)
+    learner.history.load_state_dict(restored["history"])
+    # After learner.state, so a callback may re-read the restored state here.
+    # Callbacks ordered after this one run on_fit_begin after the restore:
+    # they must not reset persistent state there.
+    saved = restored["callbacks"] or {}
+    for key, c in _keyed(learner.callbacks).items():
+      if key in saved:
+        c.load_state_dict(saved[key])
+    self.restored_step = step
+    if self.verbose:
+      print(f"Checkpoint: resumed from step {step} in {self.directory}")
+
+  def __repr__(self):
+    return f"Checkpoint({self.directory!r}, every={self.every}, max_to_keep={self.max_to_keep})"
+
+
+def _keyed(callbacks) -> dict:
+  """``{"EarlyStopping_0": callback, ...}``: the class name and the index among
+  callbacks of that class (stable when other callbacks come or go)."""
+  seen, out = {}, {}
+  for c in callbacks:
+    name = type(c).__name__
+    out[f"{name}_{seen.get(name, 0)}"] = c
+    seen[name] = seen.get(name, 0) + 1
+  return out

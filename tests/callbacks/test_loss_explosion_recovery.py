@@ -1,0 +1,113 @@
+"""cb.LossExplosionRecovery: real rollbacks (weights compared), LR cuts, giving up."""
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import orbax.checkpoint as ocp
+import pytest
+
+from opifex_fit import callbacks as cb
+from support import make_learner, sine_data
+
+
+class At(cb.Callback):
+  """Runs ``fn(learner)`` at the boundaries in ``steps`` (every 20 steps)."""
+
+  every = 20
+
+  def __init__(self, steps, fn, order=0):
+    self.steps, self.fn, self.order = steps, fn, order
+
+  def on_step_end(self, learner):
+    if learner.step in self.steps:
+      self.fn(learner)
+
+
+def params_of(learner):
+  return jax.device_get(learner.state.params)
+
+
+def assert_params_equal(a, b):
+  for u, v in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
+    np.testing.assert_array_equal(u, v)
+
+
+def spike(learner):
+  learner.lr_scale = 1e4  # one bad setting: the next chunk explodes
+
+
+def test_a_learning_rate_spike_is_rolled_back(capsys):
+  seen = {}
+  guard = cb.LossExplosionRecovery(factor=10.0, snapshot_every=20)
+  learner = make_learner()
+  learner.fit(sine_data(), steps=400, batch_size=32, verbose=0, callbacks=[
+      guard, At({100}, spike),
+      # Before the guard: the weights the chunks left; after it: the repaired ones.
+      At({80}, lambda l: seen.setdefault("good", params_of(l)), order=-200),
+      At({120}, lambda l: seen.setdefault("after", (params_of(l), l.lr_scale)), order=-50)])
+  assert guard.rollbacks == 1 and learner.step == 400
+  # Snapshot of step 100 was taken just before the bad chunk: not trusted; the
+  # state of step 80 (confirmed good by the chunk after it) comes back.
+  after, lr_scale = seen["after"]
+  assert_params_equal(after, seen["good"])
+  assert lr_scale == 0.5
+  assert "rolled back to the state of step 80" in capsys.readouterr().out
+  loss = learner.evaluate(sine_data())["loss"]
+  assert np.isfinite(loss) and loss < 0.05
+  assert all(np.isfinite(a).all() for a in jax.tree.leaves(params_of(learner)))
+
+
+def test_a_one_shot_nan_poisoning_is_rolled_back_and_training_finishes():
+  def poison(learner):  # fit refuses NaN input, so it goes in through the state
+    x, y = learner.state.data
+    learner.state = learner.state.replace(data=(x, jnp.full_like(y, jnp.nan)))
+
+  guard = cb.LossExplosionRecovery(snapshot_every=20, verbose=0)
+  learner = make_learner()
+  learner.fit(sine_data(), steps=300, batch_size=32, verbose=0,
+              callbacks=[guard, At({100}, poison)])
+  assert guard.rollbacks == 1 and learner.step == 300
+  assert np.isfinite(np.asarray(learner.state.data[1])).all()  # the data came back too
+  assert learner.evaluate(sine_data())["loss"] < 0.05
+
+
+def test_persistent_divergence_stops_with_the_last_good_weights_checkpointed(tmp_path):
+  def poison(learner):
+    x, y = learner.state.data
+    learner.state = learner.state.replace(data=(x * jnp.nan, y))
+
+  seen = {}
+  guard = cb.LossExplosionRecovery(max_retries=2, snapshot_every=20, verbose=0)
+  learner = make_learner()
+  with pytest.warns(RuntimeWarning, match="diverged 3 times in a row.*step 80"):
+    learner.fit(sine_data(), steps=400, batch_size=32, verbose=0, callbacks=[
+        guard, At(range(100, 400), poison),
+        At({80}, lambda l: seen.setdefault("good", params_of(l)), order=-200),
+        cb.Checkpoint(tmp_path, every=200, verbose=0)])
+  assert learner.stop_training and learner.step == 160 and guard.retries == 3
+  assert_params_equal(params_of(learner), seen["good"])
+  # The Checkpoint wrote those weights at the end of the fit.
+  with ocp.CheckpointManager(str(tmp_path)) as manager:
+    assert manager.latest_step() == 160
+    state = manager.restore(160, args=ocp.args.Composite(state=ocp.args.StandardRestore()))["state"]
+  np.testing.assert_array_equal(state["params"]["layers"]["0"]["kernel"]["value"],
+                                seen["good"]["layers"][0]["kernel"][...])
+
+
+def test_a_healthy_fit_is_left_alone():
+  guard = cb.LossExplosionRecovery(snapshot_every=20)
+  plain, guarded = make_learner(), make_learner()
+  plain.fit(sine_data(), steps=200, batch_size=32, verbose=0, callbacks=[At((), None)])
+  guarded.fit(sine_data(), steps=200, batch_size=32, verbose=0, callbacks=[guard])
+  assert guard.rollbacks == 0 and guard.best is not None
+  assert_params_equal(params_of(plain), params_of(guarded))
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"factor": 1.0}, "factor"), ({"max_retries": -1}, "max_retries"),
+    ({"lr_factor": 0.0}, "lr_factor"), ({"lr_factor": 2.0}, "lr_factor"),
+    ({"snapshot_every": 0}, "snapshot_every")])
+def test_bad_arguments(kwargs, match):
+  with pytest.raises(ValueError, match=match):
+    cb.LossExplosionRecovery(**kwargs)
