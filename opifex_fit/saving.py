@@ -19,8 +19,6 @@ On-disk layout of ``path`` (plain Orbax reads it without opifex-fit)::
 Example:
   >>> import os, tempfile
   >>> from flax import nnx
-
-from opifex_fit.state import copy_tree
   >>> import opifex_fit as of
   >>> from opifex_fit.saving import save_weights, load_weights
   >>> path = os.path.join(tempfile.mkdtemp(), "weights")
@@ -36,6 +34,8 @@ import jax
 import jax.numpy as jnp
 import orbax.checkpoint as ocp
 from flax import nnx
+
+from opifex_fit.state import copy_tree
 
 
 # -- pytree conventions shared with the Checkpoint callback -------------------------
