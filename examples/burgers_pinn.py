@@ -8,7 +8,7 @@ The reference is the exact Cole-Hopf solution on a 256 x 100 grid
 Basdevant et al.'s max |u_x| = 152.00516). Adam, then L-BFGS; prints the
 relative L2 error over the grid.
 
-Run: ``python examples/burgers_pinn.py [--adam-steps 10000 --lbfgs-steps 3000]``
+Run: ``python examples/burgers_pinn.py [--adam-steps 15000 --lbfgs-steps 5000]``
 """
 
 import argparse
@@ -30,7 +30,7 @@ def burgers(x, u, d):
   return d["t"] + u * d["x"] - NU * d["xx"]
 
 
-def main(adam_steps=10000, lbfgs_steps=3000, logdir="runs/burgers", verbose=1):
+def main(adam_steps=15000, lbfgs_steps=5000, logdir="runs/burgers", verbose=1):
   domain = of.Box({"x": (-1.0, 1.0), "t": (0.0, 1.0)})
   problem = of.PDEProblem(burgers, domain, conditions=[
       of.DirichletBC(0.0), of.InitialCondition(lambda x: -jnp.sin(jnp.pi * x[0]))])
@@ -57,8 +57,8 @@ def main(adam_steps=10000, lbfgs_steps=3000, logdir="runs/burgers", verbose=1):
 
 if __name__ == "__main__":
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument("--adam-steps", type=int, default=10000)
-  parser.add_argument("--lbfgs-steps", type=int, default=3000)
+  parser.add_argument("--adam-steps", type=int, default=15000)
+  parser.add_argument("--lbfgs-steps", type=int, default=5000)
   parser.add_argument("--logdir", default="runs/burgers")
   args = parser.parse_args()
   main(args.adam_steps, args.lbfgs_steps, args.logdir)
