@@ -113,6 +113,10 @@ class Checkpoint(Callback):
     self._latest = self._manager.latest_step()
     if self._latest is not None:
       metadata = self._read(self._latest, metadata=ocp.args.JsonRestore())["metadata"]
+      if self._latest > learner.step and self.resume:
+        # Callbacks that change the state's structure (SwitchOptimizer) take
+        # their saved state first, so the learner matches the saved run.
+        self._load_callback_states(learner, self._latest, early=True)
       self._check_compatible(metadata, learner, MODEL_FIELDS)
       if self._latest > learner.step:
         if not self.resume:
@@ -255,20 +259,23 @@ class Checkpoint(Callback):
     target = saving.to_disk(learner.state)
     abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, target)
     restored = self._read(step, state=ocp.args.StandardRestore(abstract),
-                          callbacks=ocp.args.JsonRestore(), history=ocp.args.JsonRestore())
+                          history=ocp.args.JsonRestore())
     learner.state = saving.from_disk(restored["state"], learner.state)
     learner.step, learner.epoch = int(learner.state.step), int(learner.state.epoch)
     learner.history.load_state_dict(restored["history"])
     # After learner.state, so a callback may re-read the restored state here.
     # Callbacks ordered after this one run on_fit_begin after the restore:
     # they must not reset persistent state there.
-    saved = restored["callbacks"] or {}
-    for key, c in _keyed(learner.callbacks).items():
-      if key in saved:
-        c.load_state_dict(saved[key])
+    self._load_callback_states(learner, step, early=False)
     self.restored_step = step
     if self.verbose:
       print(f"Checkpoint: resumed from step {step} in {self.directory}")
+
+  def _load_callback_states(self, learner, step, *, early: bool) -> None:
+    saved = self._read(step, callbacks=ocp.args.JsonRestore())["callbacks"] or {}
+    for key, c in _keyed(learner.callbacks).items():
+      if key in saved and getattr(c, "changes_structure", False) == early:
+        c.load_state_dict(saved[key])
 
   def __repr__(self):
     return f"Checkpoint({self.directory!r}, every={self.every}, max_to_keep={self.max_to_keep})"

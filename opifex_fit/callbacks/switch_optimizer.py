@@ -35,13 +35,16 @@ class SwitchOptimizer(Callback):
     at_step: the global optimizer step after which ``optimizer`` takes over.
     optimizer: any ``optax.GradientTransformation`` (e.g. ``optax.lbfgs()``).
 
-  Runs just after ``Checkpoint`` (order 51), so a checkpoint taken at
-  ``at_step`` holds the state before the switch and a resumed fit switches
-  again on its own. A fit that starts past ``at_step`` switches before
+  Runs just before ``Checkpoint`` (order 49), so a checkpoint taken at
+  ``at_step`` already holds the new optimizer's state. On a resume the
+  Checkpoint loads this callback's state before the TrainState
+  (``changes_structure``), so the optimizer is switched first and the saved
+  optimizer state fits it. A fit that starts past ``at_step`` switches before
   compiling.
   """
 
-  order = ORDER_CHECKPOINT + 1
+  order = ORDER_CHECKPOINT - 1
+  changes_structure = True  # Checkpoint: load my state before the TrainState
 
   def __init__(self, at_step: int, optimizer: optax.GradientTransformation):
     self.at_step = check_every(at_step, "at_step", allow_none=False)
@@ -53,6 +56,7 @@ class SwitchOptimizer(Callback):
     self.switched = False
 
   def on_fit_begin(self, learner):
+    self._learner = learner
     if not self.switched and learner.step >= self.at_step:
       self._switch(learner)
 
@@ -75,4 +79,10 @@ class SwitchOptimizer(Callback):
     return {"switched": self.switched}
 
   def load_state_dict(self, state):
-    self.switched = bool(state.get("switched", False))
+    switched = bool(state.get("switched", False))
+    if switched and not self.switched and getattr(self, "_learner", None) is not None:
+      self._switch(self._learner)  # the saved run had switched: match its structure
+    self.switched = switched
+
+  def on_fit_end(self, learner):
+    self._learner = None

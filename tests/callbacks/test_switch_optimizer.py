@@ -1,3 +1,4 @@
+import jax
 import numpy as np
 import optax
 import pytest
@@ -43,3 +44,22 @@ def test_bad_arguments():
     cb.SwitchOptimizer(0, optax.lbfgs())
   with pytest.raises(TypeError, match="optax.GradientTransformation"):
     cb.SwitchOptimizer(10, "lbfgs")
+
+
+def test_resume_after_the_switch_restores_the_lbfgs_state(tmp_path):
+  from support import make_learner, sine_data
+  data = sine_data(64)
+
+  def run(steps, directory):
+    learner = make_learner()
+    learner.fit(data, steps=steps, verbose=0, steps_per_execution=25,
+                callbacks=[cb.SwitchOptimizer(50, optax.lbfgs()),
+                           cb.Checkpoint(directory, every=25, async_save=False)])
+    return learner
+
+  straight = run(150, tmp_path / "a")
+  run(100, tmp_path / "b")                 # stops after the switch, at step 100
+  resumed = run(150, tmp_path / "b")       # a fresh process-like learner resumes
+  assert resumed.step == 150
+  for a, b in zip(jax.tree.leaves(straight.state.params), jax.tree.leaves(resumed.state.params)):
+    np.testing.assert_array_equal(a, b)
