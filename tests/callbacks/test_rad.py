@@ -151,3 +151,14 @@ def test_resume_with_rad_is_exact(tmp_path):
                   jax.tree.leaves(jax.device_get((reference.state.params, reference.data))), strict=True):
     np.testing.assert_array_equal(u, v)
   assert resumed.history["rad_pde_residual"] == reference.history["rad_pde_residual"]
+
+
+def test_the_burgers_example_runs_on_a_tiny_budget():
+  import importlib.util
+  path = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "burgers_rad.py")
+  spec = importlib.util.spec_from_file_location("burgers_rad", path)
+  example = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(example)
+  error, _, n_points = example.run("RAR-D", adam_steps=20, lbfgs_steps=0, every=10, seed=0,
+                                   pool_size=3000)
+  assert n_points == example.N_RESIDUAL and 0 < error < 2
