@@ -4,7 +4,7 @@
   >>> from opifex_fit import callbacks as cb
 """
 
-from opifex_fit import callbacks, models, problems, writers
+from opifex_fit import callbacks, datasets, models, problems, writers
 from opifex_fit.history import History
 from opifex_fit.learner import Learner
 from opifex_fit.callbacks.reference_error import ReferenceSolution
@@ -13,6 +13,7 @@ from opifex_fit.problems.conditions import DirichletBC, InitialCondition, Neuman
 from opifex_fit.problems.domains import Box, Interval
 from opifex_fit.problems.pde import PDEProblem
 from opifex_fit.problems.supervised import Supervised
+from opifex_fit.sharding import data_parallel_mesh
 from opifex_fit.state import TrainState
 
 __version__ = "0.1.0"
