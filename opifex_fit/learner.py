@@ -48,6 +48,7 @@ from flax import nnx
 
 from opifex_fit import data as data_lib
 from opifex_fit import step as step_lib
+from opifex_fit.sharding import DataParallel
 from opifex_fit.callbacks.base import Callback, sort_callbacks
 from opifex_fit.history import History
 from opifex_fit.loop import run_loop
@@ -75,9 +76,19 @@ class Learner:
     optimizer: an optax transformation (default ``optax.adam(1e-3)``); optax
       schedules inside it keep working, and ``lr_scale`` multiplies its updates.
     seed: seeds shuffling and every callback's randomness (``next_key``).
+    mesh: a ``jax.sharding.Mesh`` for data-parallel training (e.g.
+      ``of.data_parallel_mesh()``): the training data's leading dimension is
+      split over ``data_axis``, the rest replicated, and XLA all-reduces the
+      gradients (see ``opifex_fit.sharding``, also for several hosts). None
+      (the default, even with several devices) trains on the default device
+      exactly as a plain JAX program would: opting in keeps the numerics and
+      the determinism of the common one-GPU run unchanged, and a mesh changes
+      float summation order.
+    data_axis: the mesh axis that splits the data (default ``"data"``).
   """
 
-  def __init__(self, model, problem, optimizer=None, *, seed: int = 0):
+  def __init__(self, model, problem, optimizer=None, *, seed: int = 0, mesh=None,
+               data_axis: str = "data"):
     if not isinstance(model, nnx.Module):
       raise TypeError(f"model must be a flax.nnx.Module; got {type(model).__name__}")
     if not isinstance(problem, Problem):
@@ -85,6 +96,9 @@ class Learner:
                       f" got {type(problem).__name__}")
     if isinstance(seed, bool) or not isinstance(seed, int):
       raise TypeError(f"seed must be an int; got {seed!r}")
+    if not isinstance(data_axis, str):
+      raise TypeError(f"data_axis must be a mesh axis name (str); got {data_axis!r}")
+    self._placement = None if mesh is None else DataParallel(mesh, data_axis)
     self.problem = problem
     self._model = model
     self.graphdef, params, rest = nnx.split(model, nnx.Param, ...)
@@ -115,8 +129,19 @@ class Learner:
 
   @state.setter
   def state(self, value: TrainState):
+    if self._placement is not None:  # keeps every leaf's sharding (pads PDE terms)
+      value = self._placement.place_state(value, self.problem)
     self._state = value
     self._model_synced = False
+
+  def _chunk_done(self, value: TrainState):
+    """The chunk's output: already placed by its ``out_shardings``."""
+    self._state, self._model_synced = value, False
+
+  @property
+  def mesh(self):
+    """The data-parallel mesh (None: one device)."""
+    return None if self._placement is None else self._placement.mesh
 
   @property
   def model(self) -> nnx.Module:
@@ -157,6 +182,8 @@ class Learner:
       raise ValueError("learner.data can only be replaced during or after a fit")
     if not all(isinstance(a, jax.Array) for a in jax.tree.leaves(value)):
       value = to_device_tree(value, "learner.data")
+    if self._placement is not None:
+      value = self._placement.pad(self.problem, value)
     data_lib.check_same_structure(value, self._state.data, "learner.data")
     self.state = self._state.replace(data=value)
 
@@ -225,8 +252,9 @@ class Learner:
     """The model output for ``x`` (in batches along the leading axis if asked)."""
     batch_size = data_lib.positive_int(batch_size, "batch_size")
     fn = self._cached("predict", lambda: step_lib.build_predict(
-        graphdef=self.graphdef, predict_fn=self.problem.predict, trace_counts=self.trace_counts))
-    x = jax.tree.map(jnp.asarray, x)
+        graphdef=self.graphdef, predict_fn=self.problem.predict, trace_counts=self.trace_counts,
+        placement=self._placement))
+    x = self._place(jax.tree.map(jnp.asarray, x))
     n = jax.tree.leaves(x)[0].shape[0]
     if batch_size is None or batch_size >= n:
       return fn(self._state.params, self._state.rest, x)
@@ -237,9 +265,11 @@ class Learner:
   # -- internals used by the loop ------------------------------------------------
   def _evaluate_prepared(self, data, batch_size=None) -> dict:
     fn = self._cached("eval", lambda: step_lib.build_eval(
-        graphdef=self.graphdef, loss_terms_fn=self.loss_terms_fn, trace_counts=self.trace_counts))
+        graphdef=self.graphdef, loss_terms_fn=self.loss_terms_fn, trace_counts=self.trace_counts,
+        placement=self._placement))
     batch_size = data_lib.positive_int(batch_size, "batch_size")
     n = self.problem.num_examples(data)
+    data = self._place(data)
     args = (self._state.params, self._state.rest)
     if batch_size is None or n is None or batch_size >= n:
       return fn(*args, data, self._state.loss_weights)
@@ -252,6 +282,10 @@ class Learner:
           jax.tree.map(lambda t, o: t + o * w, totals, out)
       count += w
     return jax.tree.map(lambda t: t / count, totals)
+
+  def _place(self, tree):
+    """Inputs on the mesh: split where the leading dimension divides, else replicated."""
+    return tree if self._placement is None else self._placement.place(tree)
 
   def _cached(self, key, build):
     if key not in self._jit_cache:

@@ -112,7 +112,7 @@ def run_loop(learner, data, *, steps, epochs, batch_size, validation_data,
   validation_every = data_lib.positive_int(validation_every, "validation_every")
   val = None
   if validation_data is not None:
-    val = problem.prepare(learner.model, validation_data, "validation_data")
+    val = learner._place(problem.prepare(learner.model, validation_data, "validation_data"))
   elif validation_every is not None:
     raise ValueError(f"validation_every={validation_every} needs validation_data; got None")
   if steps_per_execution != "auto":
@@ -145,12 +145,18 @@ def run_loop(learner, data, *, steps, epochs, batch_size, validation_data,
     if val is not None and validation_every is None:
       validation_every = spe if batch_size else chunk
 
+    placement = learner._placement
+
     def chunk_fn(n_steps):
-      return learner._cached(("chunk", n_steps, batch_size, spe, n), lambda: step_lib.build_chunk(
+      key = ("chunk", n_steps, batch_size, spe, n)
+      if placement is not None:  # the shardings are baked into the compiled chunk
+        key += (placement.layout(learner.state.data),)
+      return learner._cached(key, lambda: step_lib.build_chunk(
           graphdef=learner.graphdef, loss_terms_fn=learner.loss_terms_fn, take=problem.take,
           optimizer=learner.optimizer, n_steps=n_steps, batch_size=batch_size,
           num_examples=n, steps_per_epoch=spe, term_names=learner.term_names(),
-          trace_counts=learner.trace_counts))
+          trace_counts=learner.trace_counts, placement=placement,
+          state_shardings=placement and placement.state_shardings(learner.state)))
 
     def continuing():
       return learner.step < target and not learner.stop_training
@@ -163,7 +169,8 @@ def run_loop(learner, data, *, steps, epochs, batch_size, validation_data,
     pending = None
     while continuing():
       n_steps = min(chunk - learner.step % chunk, target - learner.step)
-      learner.state, logs = chunk_fn(n_steps)(learner.state)
+      state, logs = chunk_fn(n_steps)(learner.state)
+      learner._chunk_done(state)
       if pending is not None:
         _process(learner, pending, val, lambda: True)
         pending = None

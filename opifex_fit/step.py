@@ -56,7 +56,8 @@ def _select(pred, on_true, on_false):
 def build_chunk(*, graphdef, loss_terms_fn: Callable, take: Callable,
                 optimizer: optax.GradientTransformationExtraArgs, n_steps: int,
                 batch_size: int | None, num_examples: int | None,
-                steps_per_epoch: int, term_names, trace_counts: dict):
+                steps_per_epoch: int, term_names, trace_counts: dict,
+                placement=None, state_shardings=None):
   """Returns the jitted ``run_chunk(state) -> (state, metrics)``.
 
   Args:
@@ -68,6 +69,9 @@ def build_chunk(*, graphdef, loss_terms_fn: Callable, take: Callable,
     steps_per_epoch: minibatches per pass (the last one wraps around to the
       start of the permutation, so no example is dropped and shapes stay
       fixed).
+    placement: an ``opifex_fit.sharding.DataParallel`` (None: one device).
+      Every batch is constrained to its data axis and the state keeps
+      ``state_shardings`` in and out, so XLA all-reduces the gradients.
   """
   loss_fn = make_loss_fn(graphdef, loss_terms_fn)
   collection = metrics_collection(term_names)
@@ -88,6 +92,8 @@ def build_chunk(*, graphdef, loss_terms_fn: Callable, take: Callable,
       perm = jax.lax.cond(state.batch_pos == 0, new_perm, lambda s: s.perm, state)
       index = jax.lax.dynamic_slice_in_dim(perm, state.batch_pos * batch_size, batch_size)
       batch = take(state.data, index)
+    if placement is not None:
+      batch = placement.constrain(batch)
 
     def value_fn(p):
       return loss_fn(p, state.rest, batch, state.loss_weights)[0]
@@ -124,26 +130,37 @@ def build_chunk(*, graphdef, loss_terms_fn: Callable, take: Callable,
       logs.update({f"{t}_weight": w for t, w in state.loss_weights.items()})
     return state, logs
 
-  return jax.jit(run_chunk, donate_argnums=0)
+  if placement is None:
+    return jax.jit(run_chunk, donate_argnums=0)
+  return jax.jit(run_chunk, donate_argnums=0, in_shardings=(state_shardings,),
+                 out_shardings=(state_shardings, placement.replicated))
 
 
-def build_eval(*, graphdef, loss_terms_fn: Callable, trace_counts: dict):
+def _jit(fn, placement):
+  """Jitted; on a mesh the inputs are split along the data axis inside and
+  the outputs come back replicated (readable on every process)."""
+  if placement is None:
+    return jax.jit(fn)
+  return jax.jit(fn, out_shardings=placement.replicated)
+
+
+def build_eval(*, graphdef, loss_terms_fn: Callable, trace_counts: dict, placement=None):
   """Returns jitted ``evaluate(params, rest, data, weights) -> dict``."""
   loss_fn = make_loss_fn(graphdef, loss_terms_fn)
 
-  @jax.jit
   def evaluate(params, rest, data, weights):
     trace_counts["eval"] = trace_counts.get("eval", 0) + 1
+    data = data if placement is None else placement.constrain(data)
     loss, (terms, _) = loss_fn(params, rest, data, weights)
     return {"loss": loss, **{f"{t}_loss": v for t, v in terms.items()}}
-  return evaluate
+  return _jit(evaluate, placement)
 
 
-def build_predict(*, graphdef, predict_fn: Callable, trace_counts: dict):
+def build_predict(*, graphdef, predict_fn: Callable, trace_counts: dict, placement=None):
   """Returns jitted ``predict(params, rest, x) -> outputs``."""
-  @jax.jit
   def predict(params, rest, x):
     trace_counts["predict"] = trace_counts.get("predict", 0) + 1
+    x = x if placement is None else placement.constrain(x)
     return predict_fn(nnx.merge(graphdef, params, rest), x)
-  return predict
+  return _jit(predict, placement)
 
