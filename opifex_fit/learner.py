@@ -110,7 +110,7 @@ class Learner:
                for t in problem.term_names()}
     self.state = TrainState(
         params=copy_tree(params), rest=copy_tree(rest),
-        opt_state=self._optimizer.init(params), step=scalar(0, jnp.int32),
+        opt_state=self._init_opt_state(params), step=scalar(0, jnp.int32),
         rng=jax.random.key(seed), loss_weights=weights, lr_scale=scalar(1.0, jnp.float32),
         data=None, skipped=scalar(0, jnp.int32), epoch=scalar(0, jnp.int32),
         batch_pos=scalar(0, jnp.int32), perm=jnp.zeros((0,), jnp.int32))
@@ -195,8 +195,25 @@ class Learner:
   def optimizer(self, value):
     """A new optimizer starts from fresh optimizer state; the chunk recompiles once."""
     self._optimizer = self._check_optimizer(value)
-    self.state = self._state.replace(opt_state=self._optimizer.init(self._state.params))
+    self.state = self._state.replace(opt_state=self._init_opt_state(self._state.params))
     self._jit_cache.clear()
+
+  def _init_opt_state(self, params):
+    # Own, strongly typed buffers: some inits (optax.lbfgs) keep references to
+    # the params (the chunk donates both: "donate the same buffer twice") or
+    # make weakly typed scalars (the chunk returns them strong: a retrace).
+    return jax.tree.map(lambda a: jnp.array(a, dtype=a.dtype, copy=True),
+                        self._optimizer.init(params))
+
+  def save(self, path, *, overwrite: bool = False) -> None:
+    """Writes the current weights (Orbax); see ``opifex_fit.saving``."""
+    from opifex_fit import saving  # noqa: PLC0415 - Orbax loads only when used
+    saving.save_weights(self, path, overwrite=overwrite)
+
+  def load(self, path) -> None:
+    """Reads weights written by ``save`` into this learner (same architecture)."""
+    from opifex_fit import saving  # noqa: PLC0415
+    saving.load_weights(self, path)
 
   def next_key(self) -> jax.Array:
     """A fresh PRNG key split off the state's key (checkpointed with it)."""

@@ -124,3 +124,21 @@ def test_add_loss_term_adds_weighted_regulariser(data):
   assert "l2_loss" in h and "l2_weight" in h
   got = learner.evaluate(data)
   np.testing.assert_allclose(got["loss"], got["data_loss"] + 1e-3 * got["l2_loss"], rtol=1e-5)
+
+
+def test_setting_lbfgs_directly_compiles_once_and_trains(data):
+  learner = make_learner()
+  learner.optimizer = optax.lbfgs()  # its init aliases the params: must be copied
+  before = learner.evaluate(data)["loss"]
+  learner.fit(data, steps=40, steps_per_execution=20, verbose=0)
+  learner.fit(data, steps=20, verbose=0)
+  assert learner.trace_counts["chunk"] == 1
+  assert learner.evaluate(data)["loss"] < 0.1 * before
+
+
+def test_save_and_load_round_trip(tmp_path, data):
+  a, b = make_learner(seed=0), make_learner(seed=1)
+  a.fit(data, steps=50, verbose=0)
+  a.save(tmp_path / "w")
+  b.load(tmp_path / "w")
+  np.testing.assert_array_equal(a.predict(data[0]), b.predict(data[0]))

@@ -21,8 +21,6 @@ Example:
 
 from __future__ import annotations
 
-import jax
-import jax.numpy as jnp
 import optax
 
 from opifex_fit.callbacks.base import ORDER_CHECKPOINT, Callback, check_every
@@ -65,14 +63,7 @@ class SwitchOptimizer(Callback):
       self._switch(learner)
 
   def _switch(self, learner):
-    learner.optimizer = self.optimizer
-    # optax.lbfgs().init keeps references to the params (the chunk donates the
-    # state, so its buffers must be its own) and makes some scalars weakly
-    # typed (the chunk returns them strongly typed, which would retrace once
-    # more). Own, strongly typed copies keep it to one compilation.
-    strong = jax.tree.map(lambda a: jnp.array(a, dtype=a.dtype, copy=True),
-                          learner.state.opt_state)
-    learner.state = learner.state.replace(opt_state=strong)
+    learner.optimizer = self.optimizer  # fresh optimizer state; one recompile
     self.switched = True
 
   def state_dict(self):
