@@ -23,6 +23,10 @@ Point counts that do not divide the number of devices are never dropped:
   over the devices (a sharding constraint on an uneven intermediate is exact
   in XLA). It costs memory on each device, not compute.
 
+A checkpoint restores on another device count when the stored shapes agree:
+always for replicated or divisible data; padded PDE terms have other sizes on
+another device count, so ``Checkpoint`` refuses them, naming the shapes.
+
 Several processes (``jax.distributed.initialize()``): the mesh spans every
 process's devices; each process passes the same global data to ``fit`` and
 transfers only the rows its own devices hold (``jax.make_array_from_callback``).
