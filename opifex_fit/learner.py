@@ -39,8 +39,6 @@ recompilation.
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
-
 import jax
 import jax.numpy as jnp
 import optax
@@ -51,6 +49,7 @@ from opifex_fit import step as step_lib
 from opifex_fit.sharding import DataParallel
 from opifex_fit.callbacks.base import Callback, sort_callbacks
 from opifex_fit.history import History
+from opifex_fit.loss_weights import LossWeights
 from opifex_fit.loop import run_loop
 from opifex_fit.problems.base import Problem, to_device_tree
 from opifex_fit.state import TrainState, copy_tree, scalar
@@ -162,7 +161,7 @@ class Learner:
     self.state = self._state.replace(lr_scale=scalar(value, self._state.lr_scale.dtype))
 
   @property
-  def loss_weights(self) -> "LossWeights":
+  def loss_weights(self) -> LossWeights:
     return LossWeights(self)
 
   @loss_weights.setter
@@ -315,35 +314,3 @@ class Learner:
       raise TypeError(f"optimizer must be an optax.GradientTransformation (e.g. "
                       f"optax.adam(1e-3)); got {optimizer!r} of type {type(optimizer).__name__}")
     return optax.with_extra_args_support(optimizer)
-
-
-class LossWeights(MutableMapping):
-  """``learner.loss_weights``: a live view; ``lw["bc"] = 10.0`` writes the state."""
-
-  def __init__(self, learner: Learner):
-    self._learner = learner
-
-  def __getitem__(self, name):
-    return float(self._learner.state.loss_weights[name])
-
-  def __setitem__(self, name, value):
-    weights = self._learner.state.loss_weights
-    if name not in weights:
-      raise KeyError(f"no loss term {name!r}; terms are {sorted(weights)}")
-    if isinstance(value, bool) or not isinstance(value, (int, float, jax.Array)) \
-        and not hasattr(value, "__float__"):
-      raise TypeError(f"loss_weights[{name!r}] must be a float; got {value!r}")
-    new = dict(weights, **{name: scalar(value, weights[name].dtype)})
-    self._learner.state = self._learner.state.replace(loss_weights=new)
-
-  def __delitem__(self, name):
-    raise TypeError("loss terms cannot be removed through loss_weights; set the weight to 0")
-
-  def __iter__(self):
-    return iter(self._learner.state.loss_weights)
-
-  def __len__(self):
-    return len(self._learner.state.loss_weights)
-
-  def __repr__(self):
-    return repr(dict(self))
