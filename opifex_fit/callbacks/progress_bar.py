@@ -40,9 +40,12 @@ class ProgressBar(Callback):
     self._progress = None
 
   def on_fit_begin(self, learner):
+    import jax  # noqa: PLC0415
+    # Under jax.distributed every process runs the loop; only process 0 shows it.
+    self._silent = jax.process_index() != 0
     self._start_step, self._start_time = learner.step, time.perf_counter()
     self._total = None
-    if self.mode == "bar":
+    if self.mode == "bar" and not self._silent:
       from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
                                  TimeElapsedColumn, TimeRemainingColumn)
       self._progress = Progress(
@@ -58,6 +61,8 @@ class ProgressBar(Callback):
     return f"{done / elapsed:,.0f} steps/s" if elapsed > 0 and done else ""
 
   def on_step_end(self, learner):
+    if self._silent:
+      return
     logs = format_logs(learner.logs, self.keys)
     if self.mode == "lines":
       print(f"step {learner.step}  {logs}  {self._rate(learner)}", flush=True)
@@ -71,7 +76,7 @@ class ProgressBar(Callback):
                           rate=self._rate(learner), logs=logs)
 
   def on_validation_end(self, learner):
-    if self.mode == "bar" and self._task is not None:
+    if self.mode == "bar" and not self._silent and self._task is not None:
       self._progress.update(self._task, logs=format_logs(learner.logs, self.keys))
 
   def on_fit_end(self, learner):
