@@ -14,6 +14,7 @@ from opifex_fit.problems.domains import Box, Interval
 from opifex_fit.problems.pde import PDEProblem
 from opifex_fit.problems.supervised import Supervised
 from opifex_fit.sharding import data_parallel_mesh
+from opifex_fit.streaming import Batches, HostDataset
 from opifex_fit.state import TrainState
 
 __version__ = "0.1.0"

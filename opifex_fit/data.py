@@ -46,25 +46,32 @@ def check_batch_size(batch_size, num_examples: int | None, argname: str = "data"
   return batch_size
 
 
-def total_steps(steps, epochs, spe: int) -> int:
+def total_steps(steps, epochs, spe: int | None) -> int:
   steps = positive_int(steps, "steps")
   epochs = positive_int(epochs, "epochs")
   if (steps is None) == (epochs is None):
     raise ValueError(f"pass exactly one of steps= and epochs=; got steps={steps!r}, "
                      f"epochs={epochs!r}")
+  if steps is None and spe is None:
+    raise ValueError(f"epochs={epochs} needs a known epoch length, but this iterable of "
+                     "batches has no len(); pass steps=, or of.Batches(iterable, "
+                     "steps_per_epoch=...)")
   return steps if steps is not None else epochs * spe
 
 
-def chunk_length(cadences: Iterable[int], total: int, requested) -> int:
+def chunk_length(cadences: Iterable[int], total: int, requested, cap: int = MAX_CHUNK) -> int:
   """The scan length K: every cadence is a multiple of K (so no callback ever
-  needs a step inside a chunk), capped at ``MAX_CHUNK``."""
+  needs a step inside a chunk), capped at ``cap`` (at most ``MAX_CHUNK``)."""
   if requested != "auto":
     return positive_int(requested, "steps_per_execution", allow_none=False)
   cadences = [c for c in cadences if c]
   g = math.gcd(*cadences) if cadences else total
-  cap = min(MAX_CHUNK, g)
+  cap = min(MAX_CHUNK, cap, g)
   # The largest divisor of g not above the cap keeps every cadence aligned.
-  return max(d for d in range(1, cap + 1) if g % d == 0)
+  k = max(d for d in range(1, cap + 1) if g % d == 0)
+  if not cadences and k < cap // 4:
+    return cap  # nothing to align with (e.g. a prime step count): a shorter last chunk
+  return k
 
 
 def check_same_structure(new, old, argname: str) -> None:

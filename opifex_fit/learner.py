@@ -7,7 +7,9 @@ The loop of ``fit`` (this docstring is its specification; the code is in
       callbacks, verbose, steps_per_execution)
    1. check every argument (sizes, cadences, data shapes against the model by
       ``nnx.eval_shape``, finiteness); a bad one raises ValueError/TypeError
-      and nothing runs.
+      and nothing runs. ``data`` is arrays (moved to the device once), or a
+      ``HostDataset`` / iterable of batches (``opifex_fit.streaming``: its
+      first batch is checked; the rest stream in per chunk).
    2. callbacks = sorted(user callbacks + History [+ ProgressBar]) by ``order``.
    3. on_fit_begin(learner) for each callback; callbacks may register loss
       terms (``add_loss_term``) here, before compiling.
@@ -18,6 +20,8 @@ The loop of ``fit`` (this docstring is its specification; the code is in
       jitted ``run_chunk`` (K steps in ``lax.scan``) is built once and cached.
    6. on_epoch_begin, then until the target step or ``stop_training``:
         state, metrics = run_chunk(state)      # donated; no host sync inside
+          (streamed data: run_chunk(state, batches), the K batches a
+           background thread stacked and put on the device meanwhile)
         step += K (chunks end on multiples of K, so cadences line up)
         if anything is due at this step:
           logs = one device_get of the chunk's mean losses, lr_scale, weights
@@ -46,6 +50,7 @@ from flax import nnx
 
 from opifex_fit import data as data_lib
 from opifex_fit import step as step_lib
+from opifex_fit import streaming
 from opifex_fit.sharding import DataParallel
 from opifex_fit.callbacks.base import Callback, sort_callbacks
 from opifex_fit.history import History
@@ -260,9 +265,14 @@ class Learner:
                     steps_per_execution=steps_per_execution)
 
   def evaluate(self, data, *, batch_size=None) -> dict[str, float]:
-    """Weighted total ``loss`` and each ``<term>_loss`` on ``data``."""
-    prepared = self.problem.prepare(self.model, data, "data")
-    return {k: float(v) for k, v in self._evaluate_prepared(prepared, batch_size).items()}
+    """Weighted total ``loss`` and each ``<term>_loss`` on ``data`` (arrays, a
+    ``HostDataset`` or an iterable of batches: example-weighted means)."""
+    stream = streaming.as_stream(data)
+    if stream is not None:
+      out = streaming.evaluate(self, stream, batch_size)
+    else:
+      out = self._evaluate_prepared(self.problem.prepare(self.model, data, "data"), batch_size)
+    return {k: float(v) for k, v in out.items()}
 
   def predict(self, x, *, batch_size=None) -> jax.Array:
     """The model output for ``x`` (in batches along the leading axis if asked)."""
@@ -270,11 +280,12 @@ class Learner:
     fn = self._cached("predict", lambda: step_lib.build_predict(
         graphdef=self.graphdef, predict_fn=self.problem.predict, trace_counts=self.trace_counts,
         placement=self._placement))
-    x = self._place(jax.tree.map(jnp.asarray, x))
     n = jax.tree.leaves(x)[0].shape[0]
     if batch_size is None or batch_size >= n:
-      return fn(self._state.params, self._state.rest, x)
-    parts = [fn(self._state.params, self._state.rest, jax.tree.map(lambda a: a[i:i + batch_size], x))
+      return fn(self._state.params, self._state.rest, self._place(jax.tree.map(jnp.asarray, x)))
+    # Sliced before the transfer: host inputs larger than the device are fine.
+    parts = [fn(self._state.params, self._state.rest,
+                self._place(jax.tree.map(lambda a: jnp.asarray(a[i:i + batch_size]), x)))
              for i in range(0, n, batch_size)]
     return jax.tree.map(lambda *p: jnp.concatenate(p), *parts)
 

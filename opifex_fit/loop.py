@@ -7,7 +7,9 @@ import jax
 import jax.numpy as jnp
 
 from opifex_fit import data as data_lib
+from opifex_fit import prefetch
 from opifex_fit import step as step_lib
+from opifex_fit import streaming
 from opifex_fit.callbacks.base import Callback, sort_callbacks
 from opifex_fit.state import scalar
 
@@ -73,14 +75,14 @@ class Boundary:
         getattr(c, "observer", False) for c in self.step_cbs + self.epoch_cbs + self.begin_cbs)
 
 
-def _process(learner, b: Boundary, val, stopping_check) -> None:
+def _process(learner, b: Boundary, validate, stopping_check) -> None:
   """Runs the hooks of one boundary (with ``learner.step`` as of that boundary)."""
   now_step, now_epoch = learner.step, learner.epoch
   learner.step, learner.epoch = b.step, b.epoch
   learner.logs = {k: float(v) for k, v in jax.device_get(b.logs).items()}
   if b.val_due:
     # The whole validation set in one call: one compile, no remainder batch.
-    val_logs = jax.device_get(learner._evaluate_prepared(val))
+    val_logs = jax.device_get(validate())
     learner.logs.update({f"val_{k}": float(v) for k, v in val_logs.items()})
   for c in b.step_cbs:
     c.on_step_end(learner)
@@ -95,6 +97,24 @@ def _process(learner, b: Boundary, val, stopping_check) -> None:
   learner.step, learner.epoch = now_step, now_epoch
 
 
+def _validation(learner, validation_data, validation_every):
+  """A function computing the validation logs (None without validation data);
+  arrays are checked and placed once, streams are evaluated batch by batch."""
+  if validation_data is None:
+    if validation_every is not None:
+      raise ValueError(f"validation_every={validation_every} needs validation_data; got None")
+    return None
+  stream = streaming.as_stream(validation_data)
+  if stream is not None:
+    if isinstance(stream, streaming.Batches) and stream.one_shot:
+      raise TypeError("validation_data: a one-shot iterator cannot be evaluated more than "
+                      "once; pass a re-iterable (a list, a DataLoader) or a HostDataset")
+    return lambda: streaming.evaluate(learner, stream, None)
+  val = learner._place(learner.problem.prepare(learner.model, validation_data,
+                                               "validation_data"))
+  return lambda: learner._evaluate_prepared(val)
+
+
 def run_loop(learner, data, *, steps, epochs, batch_size, validation_data,
              validation_every, callbacks, verbose, steps_per_execution):
   # 1. Arguments, all before anything compiles.
@@ -104,31 +124,34 @@ def run_loop(learner, data, *, steps, epochs, batch_size, validation_data,
   problem = learner.problem
   if data is None:
     data = problem.default_data(learner.seed)
-  data = problem.prepare(learner.model, data, "data")
-  n = problem.num_examples(data)
-  batch_size = data_lib.check_batch_size(batch_size, n)
-  spe = data_lib.steps_per_epoch(n, batch_size)
+  stream = streaming.as_stream(data)
+  if stream is None:
+    data = problem.prepare(learner.model, data, "data")
+    n = problem.num_examples(data)
+    batch_size = data_lib.check_batch_size(batch_size, n)
+    spe = data_lib.steps_per_epoch(n, batch_size)
+  else:
+    data, n, batch_size, spe = streaming.check(learner, stream, batch_size)
   total = data_lib.total_steps(steps, epochs, spe)
   validation_every = data_lib.positive_int(validation_every, "validation_every")
-  val = None
-  if validation_data is not None:
-    val = learner._place(problem.prepare(learner.model, validation_data, "validation_data"))
-  elif validation_every is not None:
-    raise ValueError(f"validation_every={validation_every} needs validation_data; got None")
+  validate = _validation(learner, validation_data, validation_every)
   if steps_per_execution != "auto":
     data_lib.positive_int(steps_per_execution, "steps_per_execution", allow_none=False)
 
-  perm = jnp.zeros((spe * batch_size if batch_size else 0,), jnp.int32)
-  learner.state = learner.state.replace(data=data, batch_pos=scalar(0, jnp.int32), perm=perm)
+  minibatched = batch_size is not None or stream is not None
+  perm = jnp.zeros((spe * batch_size if batch_size and not stream else 0,), jnp.int32)
+  learner.state = learner.state.replace(data=None if stream else data,
+                                        batch_pos=scalar(0, jnp.int32), perm=perm)
   target = learner.step + total
   learner.target_step = target
   learner.callbacks = callbacks
   learner.stop_training = False
+  feed = None
   try:
     # 3-4. Callbacks set up (and may restore a checkpoint) before compiling.
     for c in callbacks:
       c.on_fit_begin(learner)
-    _check_monitors(learner, val is not None)
+    _check_monitors(learner, validate is not None)
     learner.step, learner.epoch = int(learner.state.step), int(learner.state.epoch)
     learner.target_step = target
     first_pos = int(learner.state.batch_pos)
@@ -140,23 +163,28 @@ def run_loop(learner, data, *, steps, epochs, batch_size, validation_data,
     step_cbs = [c for c in callbacks if overrides(c, "on_step_end")]
     cadences = [c.every for c in callbacks if c.every]
     cadences += [validation_every] if validation_every else []
-    cadences += [spe] if batch_size and (epoch_cbs or begin_cbs or (val is not None and validation_every is None)) else []
-    chunk = data_lib.chunk_length(cadences, total, steps_per_execution)
-    if val is not None and validation_every is None:
-      validation_every = spe if batch_size else chunk
+    if minibatched and spe and (epoch_cbs or begin_cbs or (validate and not validation_every)):
+      cadences.append(spe)
+    cap = data_lib.MAX_CHUNK if stream is None else streaming.chunk_cap(stream, data)
+    chunk = data_lib.chunk_length(cadences, total, steps_per_execution, cap=cap)
+    if validate is not None and validation_every is None:
+      validation_every = spe if minibatched and spe else chunk
 
     placement = learner._placement
+    stacked_shardings = None if stream is None or placement is None else \
+        jax.tree.map(lambda a: prefetch.stacked_sharding(placement, a[None]), data)
 
     def chunk_fn(n_steps):
-      key = ("chunk", n_steps, batch_size, spe, n)
+      key = ("chunk", n_steps, batch_size, spe, n, stream is not None)
       if placement is not None:  # the shardings are baked into the compiled chunk
-        key += (placement.layout(learner.state.data),)
+        key += (placement.layout(learner.state.data if stream is None else data),)
       return learner._cached(key, lambda: step_lib.build_chunk(
           graphdef=learner.graphdef, loss_terms_fn=learner.loss_terms_fn, take=problem.take,
           optimizer=learner.optimizer, n_steps=n_steps, batch_size=batch_size,
           num_examples=n, steps_per_epoch=spe, term_names=learner.term_names(),
           trace_counts=learner.trace_counts, placement=placement,
-          state_shardings=placement and placement.state_shardings(learner.state)))
+          state_shardings=placement and placement.state_shardings(learner.state),
+          streamed=stream is not None, batch_shardings=stacked_shardings))
 
     def continuing():
       return learner.step < target and not learner.stop_training
@@ -164,38 +192,45 @@ def run_loop(learner, data, *, steps, epochs, batch_size, validation_data,
     # 6. The loop. A boundary where only observers (History, ProgressBar,
     # loggers) are due is processed after the next chunk is dispatched, so the
     # device never waits for the host; any other boundary syncs first.
+    if stream is not None:
+      feed = streaming.feed(learner, stream, data, batch_size=batch_size, spe=spe,
+                            plan=prefetch.chunk_plan(learner.step, chunk, target),
+                            pos=first_pos)
     for c in begin_cbs:
       c.on_epoch_begin(learner)
     pending = None
     while continuing():
       n_steps = min(chunk - learner.step % chunk, target - learner.step)
-      state, logs = chunk_fn(n_steps)(learner.state)
+      batches = () if feed is None else (feed.get(n_steps),)
+      state, logs = chunk_fn(n_steps)(learner.state, *batches)
       learner._chunk_done(state)
       if pending is not None:
-        _process(learner, pending, val, lambda: True)
+        _process(learner, pending, validate, lambda: True)
         pending = None
       learner.step += n_steps
       done = learner.step - start_step
-      epoch = start_epoch + ((first_pos + done) // spe if batch_size else done)
+      epoch = start_epoch + ((first_pos + done) // spe if spe else 0)
       epoch_ended, learner.epoch = epoch > learner.epoch, epoch
       b = Boundary(learner.step, learner.epoch, logs,
                    [c for c in step_cbs if c.is_due(learner.step)],
-                   val is not None and learner.step % validation_every == 0,
+                   validate is not None and learner.step % validation_every == 0,
                    epoch_cbs if epoch_ended else [], begin_cbs if epoch_ended else [])
       if b.is_empty():
         continue
       if b.only_observers() and continuing():
         pending = b
       else:
-        _process(learner, b, val, continuing)
+        _process(learner, b, validate, continuing)
     if pending is not None:
-      _process(learner, pending, val, continuing)
+      _process(learner, pending, validate, continuing)
   except BaseException as e:
     # 7. Every callback hears of the failure (to save, to clean up); then it propagates.
     for c in callbacks:
       c.on_exception(learner, e)
     raise
   finally:
+    if feed is not None:
+      feed.close()
     # 8. on_fit_end always runs, for every callback, even if one of them fails.
     errors = []
     for c in callbacks:

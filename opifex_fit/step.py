@@ -56,9 +56,10 @@ def _select(pred, on_true, on_false):
 def build_chunk(*, graphdef, loss_terms_fn: Callable, take: Callable,
                 optimizer: optax.GradientTransformationExtraArgs, n_steps: int,
                 batch_size: int | None, num_examples: int | None,
-                steps_per_epoch: int, term_names, trace_counts: dict,
-                placement=None, state_shardings=None):
-  """Returns the jitted ``run_chunk(state) -> (state, metrics)``.
+                steps_per_epoch: int | None, term_names, trace_counts: dict,
+                placement=None, state_shardings=None, streamed: bool = False,
+                batch_shardings=None):
+  """Returns the jitted ``run_chunk(state[, batches]) -> (state, metrics)``.
 
   Args:
     take: ``take(data, index) -> batch`` (the problem's minibatch slicer).
@@ -72,10 +73,13 @@ def build_chunk(*, graphdef, loss_terms_fn: Callable, take: Callable,
     placement: an ``opifex_fit.sharding.DataParallel`` (None: one device).
       Every batch is constrained to its data axis and the state keeps
       ``state_shardings`` in and out, so XLA all-reduces the gradients.
+    streamed: the batches come from the host (``opifex_fit.streaming``):
+      ``run_chunk(state, batches)`` scans over their leading (K) axis, with
+      ``batch_shardings`` on a mesh. ``steps_per_epoch`` None: epochs never end.
   """
   loss_fn = make_loss_fn(graphdef, loss_terms_fn)
   collection = metrics_collection(term_names)
-  padded = None if batch_size is None else steps_per_epoch * batch_size
+  padded = None if batch_size is None or streamed else steps_per_epoch * batch_size
 
   def new_perm(state):
     key = jax.random.fold_in(jax.random.fold_in(state.rng, SHUFFLE_STREAM), state.step)
@@ -84,9 +88,11 @@ def build_chunk(*, graphdef, loss_terms_fn: Callable, take: Callable,
       perm = jnp.concatenate([perm, perm[:padded - num_examples]])
     return perm
 
-  def one_step(carry, _):
+  def one_step(carry, streamed_batch):
     state, acc = carry
-    if batch_size is None:
+    if streamed:
+      batch, perm = streamed_batch, state.perm
+    elif batch_size is None:
       batch, perm = state.data, state.perm
     else:
       perm = jax.lax.cond(state.batch_pos == 0, new_perm, lambda s: s.perm, state)
@@ -109,8 +115,10 @@ def build_chunk(*, graphdef, loss_terms_fn: Callable, take: Callable,
     ok = jnp.isfinite(loss) & _all_finite(updates)
     params, opt_state, rest = _select(ok, (params, opt_state, rest),
                                       (state.params, state.opt_state, state.rest))
-    if batch_size is None:
+    if batch_size is None and not streamed:
       epoch, pos = state.epoch + 1, state.batch_pos
+    elif steps_per_epoch is None:
+      epoch, pos = state.epoch, state.batch_pos
     else:
       pos = (state.batch_pos + 1) % steps_per_epoch
       epoch = state.epoch + (pos == 0).astype(jnp.int32)
@@ -120,9 +128,10 @@ def build_chunk(*, graphdef, loss_terms_fn: Callable, take: Callable,
     outputs = {"loss": loss, **{f"{t}_loss": terms[t] for t in term_names}}
     return (state, acc.merge(collection.single_from_model_output(**outputs))), None
 
-  def run_chunk(state: TrainState):
+  def run_chunk(state: TrainState, batches=None):
     trace_counts["chunk"] = trace_counts.get("chunk", 0) + 1
-    (state, acc), _ = jax.lax.scan(one_step, (state, collection.empty()), None, length=n_steps)
+    (state, acc), _ = jax.lax.scan(one_step, (state, collection.empty()), batches,
+                                   length=n_steps)
     # The logs are outputs, not views of the (donated) state: they stay valid
     # while the next chunk runs, so the loop can read them late.
     logs = dict(acc.compute(), lr_scale=state.lr_scale, skipped_updates=state.skipped)
@@ -132,7 +141,8 @@ def build_chunk(*, graphdef, loss_terms_fn: Callable, take: Callable,
 
   if placement is None:
     return jax.jit(run_chunk, donate_argnums=0)
-  return jax.jit(run_chunk, donate_argnums=0, in_shardings=(state_shardings,),
+  in_shardings = (state_shardings, batch_shardings) if streamed else (state_shardings,)
+  return jax.jit(run_chunk, donate_argnums=0, in_shardings=in_shardings,
                  out_shardings=(state_shardings, placement.replicated))
 
 
