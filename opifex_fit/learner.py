@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 from flax import nnx
 
@@ -280,12 +281,14 @@ class Learner:
     fn = self._cached("predict", lambda: step_lib.build_predict(
         graphdef=self.graphdef, predict_fn=self.problem.predict, trace_counts=self.trace_counts,
         placement=self._placement))
-    n = jax.tree.leaves(x)[0].shape[0]
+    n = max(np.shape(a)[0] for a in jax.tree.leaves(x))
     if batch_size is None or batch_size >= n:
       return fn(self._state.params, self._state.rest, self._place(jax.tree.map(jnp.asarray, x)))
-    # Sliced before the transfer: host inputs larger than the device are fine.
-    parts = [fn(self._state.params, self._state.rest,
-                self._place(jax.tree.map(lambda a: jnp.asarray(a[i:i + batch_size]), x)))
+    # Sliced before the transfer (host inputs larger than the device are fine);
+    # shared inputs (leading dimension 1) go whole with every slice.
+    def part(i):
+      return jax.tree.map(lambda a: jnp.asarray(a if np.shape(a)[0] == 1 else a[i:i + batch_size]), x)
+    parts = [fn(self._state.params, self._state.rest, self._place(part(i)))
              for i in range(0, n, batch_size)]
     return jax.tree.map(lambda *p: jnp.concatenate(p), *parts)
 

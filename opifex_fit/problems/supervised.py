@@ -29,6 +29,15 @@ def relative_l2(pred, target, eps: float = 1e-12):
   return jnp.mean(jnp.linalg.norm(diff, axis=1) / (jnp.linalg.norm(ref, axis=1) + eps))
 
 
+def example_count(tree) -> int | None:
+  """The leading dimension N shared by all leaves, where leaves of leading
+  dimension 1 are shared inputs (None if the leaves disagree)."""
+  dims = {np.shape(a)[0] if np.ndim(a) else None for a in jax.tree.leaves(tree)}
+  if None in dims or len(dims - {1}) > 1:
+    return None
+  return max(dims) if dims else None
+
+
 LOSSES: dict[str, Callable] = {"mse": mse, "mae": mae, "relative_l2": relative_l2}
 
 
@@ -37,7 +46,10 @@ class Supervised(Problem):
 
   ``x`` and ``y`` are arrays, or pytrees of arrays for multi-input models (for
   a DeepONet, ``x = (u_sensors, y_query)``), all with the same leading
-  (example) dimension. ``y`` must have the model output's shape exactly: a
+  (example) dimension N, except inputs with a leading dimension of 1: those
+  are shared by every example (DeepONet's aligned queries ``(1, P, d)``, for
+  which the trunk runs once), passed whole to every minibatch, never sliced.
+  ``y`` must have the model output's shape exactly: a
   target of shape ``(N,)`` against an output ``(N, 1)`` is refused rather than
   silently broadcast to ``(N, N)``.
 
@@ -76,7 +88,7 @@ class Supervised(Problem):
       raise TypeError(f"{argname} must be a pair (x, y) of arrays (or pytrees of "
                       f"arrays); got {type(data).__name__}")
     x, y = to_device_tree(data[0], f"{argname}[0] (x)"), to_device_tree(data[1], f"{argname}[1] (y)")
-    nx, ny = shared_leading_dim(x), shared_leading_dim(y)
+    nx, ny = example_count(x), shared_leading_dim(y)
     if nx is None or ny is None or nx != ny:
       raise ValueError(f"{argname}: x and y must share one leading (example) dimension; "
                        f"got x shapes {jax.tree.map(np.shape, x)} and y shapes "
@@ -99,6 +111,14 @@ class Supervised(Problem):
     except Exception as e:  # noqa: BLE001 - rethrown with the shapes that matter
       raise ValueError(f"{argname}: the model cannot be applied to x of shape "
                        f"{jax.tree.map(np.shape, x)}: {type(e).__name__}: {e}") from e
+
+  def num_examples(self, data) -> int | None:
+    return example_count(data)
+
+  def take(self, data, index):
+    n = example_count(data)
+    return jax.tree.map(lambda a: a if a.shape[0] == 1 < n else jnp.take(a, index, axis=0),
+                        data)
 
   def loss_terms(self, model, data):
     x, y = data

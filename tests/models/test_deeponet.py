@@ -75,3 +75,24 @@ def test_learns_the_antiderivative_through_the_learner():
   before = learner.evaluate(((v, y), u))["loss"]
   learner.fit(((v, y), u), steps=200, verbose=0)
   assert learner.evaluate(((v, y), u))["loss"] < 0.4 * before
+
+
+def test_shared_queries_train_like_repeated_queries_in_minibatches():
+  (v, y), u = antiderivative(32, n_sensors=20, n_queries=10, cache_dir=None)
+
+  def fit(queries):
+    model = DeepONet([20, 32, 32], [1, 32, 32], rngs=nnx.Rngs(0))
+    learner = of.Learner(model, of.Supervised(loss="relative_l2"), optax.adam(2e-3))
+    learner.fit(((v, queries), u), steps=40, batch_size=8, verbose=0)
+    return learner
+
+  repeated, shared = fit(y), fit(y[:1])  # (32, 10, 1) against the aligned (1, 10, 1)
+  for a, b in zip(jax.tree.leaves(repeated.state.params), jax.tree.leaves(shared.state.params)):
+    np.testing.assert_allclose(a, b, rtol=2e-5, atol=1e-6)
+  want = repeated.evaluate(((v, y), u))["loss"]
+  np.testing.assert_allclose(shared.evaluate(((v, y[:1]), u), batch_size=12)["loss"], want,
+                             rtol=2e-5)
+  np.testing.assert_allclose(shared.predict((v, y[:1]), batch_size=12),
+                             repeated.predict((v, y)), rtol=2e-5, atol=1e-6)
+  with pytest.raises(ValueError, match="share one leading"):
+    shared.fit(((v, y[:2]), u), steps=1, verbose=0)
