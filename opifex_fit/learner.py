@@ -266,7 +266,8 @@ class Learner:
                     steps_per_execution=steps_per_execution)
 
   def evaluate(self, data, *, batch_size=None) -> dict[str, float]:
-    """Weighted total ``loss`` and each ``<term>_loss`` on ``data`` (arrays, a
+    """Weighted total ``loss``, each ``<term>_loss`` and the problem's metrics
+    (``Supervised``: ``relative_l2``) on ``data`` (arrays, a
     ``HostDataset`` or an iterable of batches: example-weighted means)."""
     stream = streaming.as_stream(data)
     if stream is not None:
@@ -296,7 +297,7 @@ class Learner:
   def _evaluate_prepared(self, data, batch_size=None) -> dict:
     fn = self._cached("eval", lambda: step_lib.build_eval(
         graphdef=self.graphdef, loss_terms_fn=self.loss_terms_fn, trace_counts=self.trace_counts,
-        placement=self._placement))
+        placement=self._placement, metrics_fn=self.problem.metrics))
     batch_size = data_lib.positive_int(batch_size, "batch_size")
     n = self.problem.num_examples(data)
     data = self._place(data)

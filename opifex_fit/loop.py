@@ -21,7 +21,7 @@ def available_logs(learner, has_validation: bool) -> list[str]:
   names = train + ["lr_scale", "skipped_updates"]
   names += [f"{t}_weight" for t in terms] if len(terms) > 1 else []
   if has_validation:
-    names += [f"val_{n}" for n in train]
+    names += [f"val_{n}" for n in train + list(learner.problem.metric_names())]
   for c in learner.callbacks:
     names += list(c.log_names(learner))
   return names

@@ -154,15 +154,19 @@ def _jit(fn, placement):
   return jax.jit(fn, out_shardings=placement.replicated)
 
 
-def build_eval(*, graphdef, loss_terms_fn: Callable, trace_counts: dict, placement=None):
-  """Returns jitted ``evaluate(params, rest, data, weights) -> dict``."""
+def build_eval(*, graphdef, loss_terms_fn: Callable, trace_counts: dict, placement=None,
+               metrics_fn: Callable | None = None):
+  """Returns jitted ``evaluate(params, rest, data, weights) -> dict``: the loss,
+  every ``<term>_loss`` and the problem's evaluation-only ``metrics_fn(model,
+  data)`` (the model call they share is computed once: XLA removes the copy)."""
   loss_fn = make_loss_fn(graphdef, loss_terms_fn)
 
   def evaluate(params, rest, data, weights):
     trace_counts["eval"] = trace_counts.get("eval", 0) + 1
     data = data if placement is None else placement.constrain(data)
     loss, (terms, _) = loss_fn(params, rest, data, weights)
-    return {"loss": loss, **{f"{t}_loss": v for t, v in terms.items()}}
+    metrics = {} if metrics_fn is None else metrics_fn(nnx.merge(graphdef, params, rest), data)
+    return {"loss": loss, **{f"{t}_loss": v for t, v in terms.items()}, **metrics}
   return _jit(evaluate, placement)
 
 

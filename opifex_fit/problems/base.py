@@ -21,6 +21,8 @@ Contract (all methods are called outside jit except ``loss_terms`` and
 * ``take(data, index)``: the minibatch at integer ``index`` array.
 * ``loss_terms(model, data)``: dict term -> scalar, traced.
 * ``predict(model, x)``: the model output for inputs ``x``, traced.
+* ``metric_names()`` / ``metrics(model, data)``: quantities reported by
+  ``evaluate`` and validation (``val_<name>``) but never trained on; traced.
 """
 
 from __future__ import annotations
@@ -56,6 +58,12 @@ class Problem:
 
   def predict(self, model, x):
     return model(x)
+
+  def metric_names(self) -> tuple[str, ...]:
+    return ()
+
+  def metrics(self, model, data) -> dict:
+    return {}
 
 
 def shared_leading_dim(tree) -> int | None:

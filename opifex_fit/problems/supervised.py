@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Callable
 
 import jax
@@ -41,6 +42,28 @@ def example_count(tree) -> int | None:
 LOSSES: dict[str, Callable] = {"mse": mse, "mae": mae, "relative_l2": relative_l2}
 
 
+def _check_metrics(metrics) -> dict[str, Callable]:
+  if isinstance(metrics, str):
+    metrics = (metrics,)
+  if not isinstance(metrics, Mapping):
+    unknown = [m for m in metrics if m not in LOSSES]
+    if unknown:
+      raise ValueError(f"metrics must be names in {sorted(LOSSES)} or a mapping name -> "
+                       f"callable; got unknown {unknown!r}")
+    metrics = {m: LOSSES[m] for m in metrics}
+  for name, fn in metrics.items():
+    if not isinstance(name, str) or not name or not callable(fn):
+      raise TypeError(f"metrics must map names to callables (pred, target) -> scalar; got "
+                      f"{name!r}: {fn!r}")
+  return dict(metrics)
+
+
+def _tree_mean(fn, pred, target):
+  """``fn`` on each output (multi-output models), averaged."""
+  values = [fn(p, t) for p, t in zip(jax.tree.leaves(pred), jax.tree.leaves(target))]
+  return sum(values) / len(values)
+
+
 class Supervised(Problem):
   """Regression on ``(x, y)`` pairs: one loss term, ``"data"``.
 
@@ -66,10 +89,15 @@ class Supervised(Problem):
 
   Args:
     loss: ``"mse"``, ``"mae"``, ``"relative_l2"`` or a callable
-      ``(pred, target) -> scalar``.
+      ``(pred, target) -> scalar``. For neural operators use
+      ``"relative_l2"`` (the papers' metric), so ``val_loss`` is it.
+    metrics: evaluation-only metrics, names from the losses above or a
+      mapping ``name -> (pred, target) -> scalar``; reported by ``evaluate``
+      and in validation logs as ``val_<name>`` (e.g. an FNO trained on
+      ``"mse"`` with ``metrics=("relative_l2",)``), never trained on.
   """
 
-  def __init__(self, loss: str | Callable = "mse"):
+  def __init__(self, loss: str | Callable = "mse", *, metrics=()):
     if isinstance(loss, str):
       if loss not in LOSSES:
         raise ValueError(f"loss must be one of {sorted(LOSSES)} or a callable; got {loss!r}")
@@ -79,6 +107,7 @@ class Supervised(Problem):
     else:
       raise TypeError(f"loss must be a string or a callable (pred, target) -> scalar;"
                       f" got {loss!r} of type {type(loss).__name__}")
+    self._metrics = _check_metrics(metrics)
 
   def term_names(self):
     return ("data",)
@@ -119,6 +148,14 @@ class Supervised(Problem):
     n = example_count(data)
     return jax.tree.map(lambda a: a if a.shape[0] == 1 < n else jnp.take(a, index, axis=0),
                         data)
+
+  def metric_names(self):
+    return tuple(self._metrics)
+
+  def metrics(self, model, data):
+    x, y = data
+    pred = model(x)  # the loss's own model call: XLA keeps one
+    return {name: _tree_mean(fn, pred, y) for name, fn in self._metrics.items()}
 
   def loss_terms(self, model, data):
     x, y = data
