@@ -1,0 +1,47 @@
+"""The examples reach their targets against their reference solutions.
+
+The fast ones run whole in the default suite; the long accuracy runs are
+marked slow (``python -m pytest -m slow``), each with a small version here
+that runs the same script end to end.
+"""
+
+import os
+import sys
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "examples"))
+
+import deeponet_antiderivative  # noqa: E402
+import fno_burgers  # noqa: E402
+import fno_darcy  # noqa: E402
+import regression  # noqa: E402
+
+
+def test_deeponet_antiderivative_reaches_its_target(tmp_path):
+  # The whole example (500/1000 functions, 10000 steps): seconds with shared queries.
+  assert deeponet_antiderivative.main(cache_dir=tmp_path, verbose=0) <= 1e-2
+
+
+def test_regression_reaches_its_target():
+  result = regression.main(epochs=1000, verbose=0)
+  assert result["val"] < 1e-3 and result["rel_l2"] < 3e-2
+
+
+def test_fno_burgers_runs_end_to_end_from_host_memory(tmp_path):
+  before = fno_burgers.main(epochs=1, n_train=40, n_test=10, batch_size=10, cache_dir=tmp_path,
+                            verbose=0, host_data=True)
+  assert all(np.isfinite(e) and e < 1.0 for e in before)
+
+
+@pytest.mark.slow
+def test_fno_burgers_reaches_its_target():
+  error_256, error_512 = fno_burgers.main(verbose=0)
+  assert error_256 <= 2e-2 and error_512 <= 2e-2
+
+
+@pytest.mark.slow
+def test_fno_darcy_reaches_its_target():
+  assert fno_darcy.main(verbose=0) <= 3e-2
