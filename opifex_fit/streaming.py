@@ -47,6 +47,7 @@ import numpy as np
 
 from opifex_fit import data as data_lib
 from opifex_fit.prefetch import host_batch
+from opifex_fit.problems.supervised import example_count
 
 CHUNK_BYTES = 256 * 2**20
 
@@ -70,16 +71,17 @@ class HostDataset:
     if not leaves or not all(hasattr(a, "shape") and hasattr(a, "dtype") for a in leaves):
       raise TypeError(f"HostDataset: data must be a pytree of numpy arrays; got "
                       f"{jax.tree.map(lambda a: type(a).__name__, data)}")
-    lengths = {a.shape[0] if a.ndim else None for a in leaves}
-    if len(lengths) != 1 or None in lengths:
+    n = example_count(data)
+    if n is None:
       raise ValueError(f"HostDataset: every array of data must share one leading (example) "
-                       f"dimension; got shapes {jax.tree.map(np.shape, data)}")
+                       f"dimension (or have 1 there: shared by all examples); got shapes "
+                       f"{jax.tree.map(np.shape, data)}")
     if not isinstance(shuffle, bool):
       raise TypeError(f"HostDataset: shuffle must be a bool; got {shuffle!r}")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
       raise TypeError(f"HostDataset: seed must be an int or None; got {seed!r}")
     self.data, self.shuffle, self.seed = data, shuffle, seed
-    self.num_examples = lengths.pop()
+    self.num_examples = n
     self.prefetch = data_lib.positive_int(prefetch, "prefetch", allow_none=False)
     self.chunk_bytes = data_lib.positive_int(chunk_bytes, "chunk_bytes", allow_none=False)
 
@@ -90,8 +92,12 @@ class HostDataset:
     return (f"HostDataset({self.num_examples} examples, shuffle={self.shuffle}, "
             f"seed={self.seed}, prefetch={self.prefetch})")
 
+  def _shared(self, a) -> bool:
+    return a.shape[0] == 1 < self.num_examples
+
   def gather(self, index):
-    return jax.tree.map(lambda a: np.asarray(a[index]), self.data)
+    """The examples at ``index``; shared arrays (leading dimension 1) whole."""
+    return jax.tree.map(lambda a: np.asarray(a if self._shared(a) else a[index]), self.data)
 
   def order(self, seed: int, pass_start: int, padded: int) -> np.ndarray:
     """The example order of the pass that starts at step ``pass_start``."""
@@ -115,7 +121,9 @@ class HostDataset:
       index = np.concatenate(rows)
       batch = host_batch(self.gather(index), like, f"data (examples of step {step - n_steps}"
                          f" onwards)", any_length=True)
-      yield n_steps, jax.tree.map(lambda a: a.reshape(n_steps, batch_size, *a.shape[1:]), batch)
+      yield n_steps, jax.tree.map(
+          lambda a, src: np.broadcast_to(a, (n_steps, *a.shape)) if self._shared(src)
+          else a.reshape(n_steps, batch_size, *a.shape[1:]), batch, self.data)
 
   def batches(self, batch_size: int):
     """Every example once, in order, in batches (for evaluation)."""

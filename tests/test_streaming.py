@@ -200,3 +200,22 @@ def test_host_batches_are_split_over_a_four_device_mesh():
   np.testing.assert_allclose(out["mesh"][0], out["single"][0], rtol=2e-5)
   np.testing.assert_allclose(out["mesh"][1], out["single"][1], rtol=2e-5)
   assert out["mesh"][2] == 1
+
+
+def test_host_dataset_passes_shared_inputs_whole():
+  # DeepONet's aligned queries (1, P, 1) ride along with every minibatch.
+  from opifex_fit.datasets import antiderivative
+  (v, y), u = antiderivative(48, n_sensors=20, n_queries=10, cache_dir=None)
+
+  def fit(queries):
+    model = of.models.DeepONet([20, 16, 16], [1, 16, 16], rngs=nnx.Rngs(0))
+    learner = of.Learner(model, of.Supervised("relative_l2"), optax.adam(2e-3))
+    learner.fit(of.HostDataset(((v, queries), u), shuffle=False), steps=12, batch_size=16,
+                verbose=0)
+    return learner
+
+  shared, repeated = fit(y[:1]), fit(y)
+  for a, b in zip(params(shared), params(repeated), strict=True):
+    np.testing.assert_allclose(a, b, rtol=2e-5, atol=1e-6)
+  np.testing.assert_allclose(shared.evaluate(of.HostDataset(((v, y[:1]), u)), batch_size=20)["loss"],
+                             repeated.evaluate(((v, y), u))["loss"], rtol=2e-5)
