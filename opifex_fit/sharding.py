@@ -23,9 +23,15 @@ Point counts that do not divide the number of devices are never dropped:
   over the devices (a sharding constraint on an uneven intermediate is exact
   in XLA). It costs memory on each device, not compute.
 
-A checkpoint restores on another device count when the stored shapes agree:
-always for replicated or divisible data; padded PDE terms have other sizes on
-another device count, so ``Checkpoint`` refuses them, naming the shapes.
+Checkpoints restore on any device count: ``pad`` records how many rows of
+each term are real, ``unpad`` cuts the rows it added (the view one device
+holds, which ``Checkpoint`` writes), and the learner's ``state`` setter pads
+the restored data again for the mesh it runs on. Rows a term masks for its
+own reasons (RARD's free slots) are never cut.
+
+Callbacks' own jitted functions follow the same rules: RAD and RARD split
+every batch of candidate points over the data axis (``constrain``) and bring
+their results back replicated; ``placement_of(learner)`` is the placement.
 
 Several processes (``jax.distributed.initialize()``): the mesh spans every
 process's devices; each process passes the same global data to ``fit`` and
@@ -90,6 +96,12 @@ class DataParallel:
     self.size = int(mesh.shape[axis])
     self.replicated = NamedSharding(self.mesh, P())
     self.split = NamedSharding(self.mesh, P(axis))
+    # term -> (real rows, padded rows, had a mask): what ``pad`` added to the
+    # state's data, so ``unpad`` cuts exactly that (see ``place_state``).
+    self.logical: dict[str, tuple[int, int, bool]] = {}
+    self._head = jax.jit(lambda a, n: a[:n], static_argnums=1, out_shardings=self.replicated)
+    self._only_padding = jax.jit(_only_padding, static_argnums=(1, 2),
+                                 out_shardings=self.replicated)
 
   def __repr__(self):
     return f"DataParallel(axis={self.axis!r}, devices={self.size}, mesh={dict(self.mesh.shape)})"
@@ -118,9 +130,16 @@ class DataParallel:
   # -- padding -------------------------------------------------------------------
   def pad(self, problem, data):
     """PDE point terms padded to a multiple of the device count, masked."""
+    return self._pad(problem, data)[0]
+
+  def _pad(self, problem, data):
+    """``(padded data, record)``; the record says, per padded term, ``(real
+    rows, padded rows, had a mask)``. Data that comes back already padded
+    (RAD's redraw, a rolled-back snapshot, ``learner.data`` passed to ``fit``)
+    keeps its term's record; any other value of the term drops it."""
     if data is None or self.size == 1 or not _is_pde(problem) or not isinstance(data, Mapping):
-      return data
-    out = dict(data)
+      return data, {}
+    out, record = dict(data), {}
     for term, v in data.items():
       if term == "data":
         continue  # observations: not a masked term; replicated if uneven
@@ -128,12 +147,39 @@ class DataParallel:
       n = np.shape(points)[0]
       extra = -n % self.size
       if extra == 0:
+        old = self.logical.get(term)
+        if old is not None and mask is not None and old[1] == n:
+          record[term] = old
         continue
+      record[term] = (n, n + extra, mask is not None)
       if mask is None:
         mask = jnp.ones((n,), bool)
       fill = jnp.repeat(jnp.asarray(points)[:1], extra, axis=0)  # a real point: finite residual
       out[term] = {"points": jnp.concatenate([jnp.asarray(points), fill]),
                    "mask": jnp.concatenate([jnp.asarray(mask), jnp.zeros((extra,), bool)])}
+    return out, record
+
+  def unpad(self, data):
+    """The training data as one device holds it: the rows ``pad`` added cut off.
+
+    What checkpoints store, so they restore on any device count. A term is
+    cut only while its rows past the real ones are all masked (and, for a
+    term that had no mask, all rows before them active): a masked buffer that
+    merely has the padded size (a RARD buffer whose capacity divides the
+    device count) is then either cut losslessly or kept whole, never cut
+    short. Reads each padded mask once (a device sync).
+    """
+    if not self.logical or not isinstance(data, Mapping):
+      return data
+    out = dict(data)
+    for term, (n, rows, had_mask) in self.logical.items():
+      v = data.get(term)
+      if not isinstance(v, Mapping) or np.shape(v["points"])[0] != rows:
+        continue
+      if not bool(self._only_padding(v["mask"], n, had_mask)):
+        continue
+      points = self._head(v["points"], n)
+      out[term] = {"points": points, "mask": self._head(v["mask"], n)} if had_mask else points
     return out
 
   # -- placing -------------------------------------------------------------------
@@ -143,7 +189,11 @@ class DataParallel:
     return jax.tree.map(_put, tree, shardings)
 
   def place_state(self, state, problem):
-    state = state.replace(data=self.pad(problem, state.data))
+    # Every write of the state comes through here: the record of what was
+    # padded is kept in step with the state's data (``learner.data``'s own
+    # ``pad`` call, which may still be refused, records nothing).
+    data, self.logical = self._pad(problem, state.data)
+    state = state.replace(data=data)
     # The shardings are a prefix tree (one sharding per field but data).
     return jax.tree.map(lambda s, sub: jax.tree.map(lambda a: _put(a, s), sub),
                         self.state_shardings(state), state)
@@ -157,6 +207,23 @@ class DataParallel:
     def one(a):
       return jax.lax.with_sharding_constraint(a, self.split) if a.ndim >= 1 else a
     return jax.tree.map(one, tree)
+
+
+def placement_of(learner):
+  """The learner's ``DataParallel`` (None: no mesh, one device)."""
+  return getattr(learner, "_placement", None)
+
+
+def logical_state(learner):
+  """``learner.state`` with its data as one device holds it (``DataParallel.unpad``)."""
+  placement, state = placement_of(learner), learner.state
+  return state if placement is None else state.replace(data=placement.unpad(state.data))
+
+
+def _only_padding(mask, n: int, had_mask: bool) -> jax.Array:
+  """Whether rows ``n:`` are all masked (and, without an own mask, ``:n`` all active)."""
+  tail = ~jnp.any(mask[n:])
+  return tail if had_mask else tail & jnp.all(mask[:n])
 
 
 def _is_pde(problem) -> bool:

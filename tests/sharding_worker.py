@@ -1,7 +1,7 @@
 """Runs in a subprocess with faked CPU devices (``test_sharding.py`` starts it).
 
   python sharding_worker.py compare                  # 4 devices: mesh vs one device, JSON out
-  python sharding_worker.py checkpoint DIR STEPS     # fit to STEPS with a Checkpoint in DIR
+  python sharding_worker.py checkpoint DIR STEPS     # fit to STEPS with Checkpoints under DIR
   python sharding_worker.py multihost PORT ID DIR    # one of two jax.distributed processes
 
 The device count comes from ``XLA_FLAGS`` (set by the test); with more than
@@ -10,6 +10,7 @@ one device the fits use ``of.data_parallel_mesh()``.
 
 import json
 import os
+import re
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -47,23 +48,52 @@ def pinn_learner(mesh=None):
   return of.Learner(model, poisson_problem(), optax.adam(3e-3), seed=0, mesh=mesh)
 
 
+def pinn_checkpointed(directory, steps, mesh=None):
+  """50 collocation points grown by RARD to capacity 54 and 6 boundary points:
+  none divides 4, so on 4 devices both terms are padded (RARD's buffer has
+  its own masked free rows besides)."""
+  learner = pinn_learner(mesh)
+  callbacks = [cb.RARD(every=20, n_add=1, capacity=54, pool_size=100, verbose=0)]
+  if directory is not None:
+    callbacks.append(cb.Checkpoint(directory, every=20, verbose=0, async_save=False))
+  data = poisson_problem().sample(n_interior=50, n_boundary=6)
+  history = learner.fit(data, steps=steps, verbose=0, callbacks=callbacks)
+  return learner, history, callbacks[-1]
+
+
+def pool_split(learner, callback, *args):
+  """What the compiled pool evaluation of RAD/RARD shows: per-device chunk
+  shapes, collectives, output shardings."""
+  fn = next(iter(callback._fns.values()))
+  compiled = fn.lower(learner.state.params, learner.state.rest, learner.next_key(), *args).compile()
+  text = compiled.as_text()
+  return {"shapes": sorted(set(re.findall(r"f32\[\d+,1\]", text))),
+          "collectives": sorted(set(re.findall(r"all-gather|all-reduce|all-to-all", text))),
+          "out_specs": [str(s.spec) for s in jax.tree.leaves(compiled.output_shardings)]}
+
+
 def compare():
   """Every fit twice, on the 4-device mesh and on one device; the histories."""
   mesh = of.data_parallel_mesh()
   out = {"devices": jax.device_count()}
 
-  def both(name, make, data, **kw):
+  def both(name, make, data, callbacks=list, **kw):
     runs = []
     for m in (mesh, None):
-      learner = make(m)
-      history = learner.fit(data, verbose=0, steps_per_execution=10, **kw)
+      learner, cbs = make(m), callbacks()
+      history = learner.fit(data, verbose=0, steps_per_execution=10, callbacks=cbs, **kw)
       runs.append({"loss": history.loss, "val": history["val_loss"] if "val_loss" in history
                    else None, "eval": learner.evaluate(data)["loss"],
                    "predict": np.asarray(learner.predict(np.linspace(0, 1, 7)[:, None]))
-                   .ravel().tolist(), "traces": learner.trace_counts,
+                   .ravel().tolist(), "traces": dict(learner.trace_counts),
+                   "logs": {k: history[k] for k in history if k.endswith("_weight")
+                            or k.startswith(("rad_", "rard_", "gradnorm_"))},
                    "data": jax.tree.map(lambda a: [list(a.shape), str(a.sharding.spec)],
                                         learner.state.data) if m is not None else None})
+      if m is not None:
+        mesh_run = learner, cbs
     out[name] = runs
+    return mesh_run
 
   both("full_divisible", supervised_learner, sine(128), steps=40)
   both("full_uneven", supervised_learner, sine(130), steps=40)  # replicated leaves
@@ -73,8 +103,21 @@ def compare():
   # 62 interior and 6 boundary points: padded to 64 and 8 with masks on 4 devices.
   both("pinn_uneven", pinn_learner, problem.sample(n_interior=62, n_boundary=6), steps=40,
        validation_data=problem.sample(n_interior=31, n_boundary=3, seed=1))
-  both("pinn_rad", pinn_learner, problem.sample(n_interior=62, n_boundary=6), steps=40,
-       callbacks=[cb.RAD(every=10, pool_size=200)])
+  # The pools of RAD and RARD are evaluated in chunks of 40 points, 10 per device.
+  learner, (rad,) = both("pinn_rad", pinn_learner, problem.sample(n_interior=62, n_boundary=6),
+                         steps=40, callbacks=lambda: [cb.RAD(every=10, pool_size=200,
+                                                             chunk_size=40)])
+  out["rad_split"] = pool_split(learner, rad)
+  # RARD's capacity 50 is padded to 52 rows on 4 devices: still 50 points at most.
+  learner, (rard,) = both("pinn_rard", pinn_learner, problem.sample(n_interior=30, n_boundary=6),
+                          steps=40, callbacks=lambda: [cb.RARD(every=10, n_add=8, capacity=50,
+                                                               pool_size=200, chunk_size=40,
+                                                               verbose=0)])
+  pde = learner.state.data["pde"]
+  out["rard_active"] = int(np.asarray(pde["mask"]).sum())
+  out["rard_split"] = pool_split(learner, rard, pde["points"], pde["mask"])
+  both("pinn_gradnorm", pinn_learner, problem.sample(n_interior=62, n_boundary=6), steps=40,
+       callbacks=lambda: [cb.GradNorm(every=10)])
 
   # Callbacks writing weights, lr_scale and data keep shardings: one compile.
   learner = supervised_learner(mesh)
@@ -93,13 +136,21 @@ def compare():
 
 
 def checkpoint(directory, steps):
+  """A supervised fit (minibatches) and a PINN fit, each with its own Checkpoint."""
   mesh = of.data_parallel_mesh() if jax.device_count() > 1 else None
+  out = {"devices": jax.device_count()}
   learner = supervised_learner(mesh)
-  ckpt = cb.Checkpoint(directory, every=20, verbose=0, async_save=False)
+  ckpt = cb.Checkpoint(os.path.join(directory, "supervised"), every=20, verbose=0,
+                       async_save=False)
   history = learner.fit(sine(128), steps=steps, batch_size=32, verbose=0, callbacks=[ckpt])
-  print("RESULT " + json.dumps({"devices": jax.device_count(), "restored": ckpt.restored_step,
-                                "loss": history.loss, "steps": history.steps,
-                                "step": learner.step}))
+  out["supervised"] = {"restored": ckpt.restored_step, "loss": history.loss,
+                       "steps": history.steps, "step": learner.step}
+  learner, history, ckpt = pinn_checkpointed(os.path.join(directory, "pinn"), steps, mesh)
+  out["pinn"] = {"restored": ckpt.restored_step, "loss": history.loss, "steps": history.steps,
+                 "rard_points": history.rard_points, "step": learner.step,
+                 "rows": [int(learner.state.data[t]["mask"].shape[0]) for t in ("pde", "bc")]
+                 if mesh is not None else None}
+  print("RESULT " + json.dumps(out))
 
 
 def multihost(port, process_id, directory):

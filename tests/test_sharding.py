@@ -1,5 +1,6 @@
-"""Data parallelism: a mesh gives the losses of one device; checkpoints move
-between device counts; two jax.distributed processes train together.
+"""Data parallelism: a mesh gives the losses of one device (RAD/RARD pools
+split over it too); checkpoints move between device counts, padded PDE terms
+included; two jax.distributed processes train together.
 
 The multi-device runs happen in subprocesses (``sharding_worker.py``) with
 ``XLA_FLAGS=--xla_force_host_platform_device_count=N`` and ``JAX_PLATFORMS=cpu``.
@@ -51,15 +52,22 @@ def compared():
 
 def test_four_devices_match_one_device(compared):
   assert compared["devices"] == 4
-  for case in ("full_divisible", "full_uneven", "minibatch", "pinn_uneven", "pinn_rad"):
+  for case in ("full_divisible", "full_uneven", "minibatch", "pinn_uneven", "pinn_rad",
+               "pinn_rard", "pinn_gradnorm"):
     mesh, single = compared[case]
     np.testing.assert_allclose(mesh["loss"], single["loss"], rtol=RTOL, err_msg=case)
+    assert mesh["logs"].keys() == single["logs"].keys(), case
+    for name in mesh["logs"]:
+      np.testing.assert_allclose(mesh["logs"][name], single["logs"][name], rtol=RTOL,
+                                 err_msg=f"{case}: {name}")
     np.testing.assert_allclose(mesh["eval"], single["eval"], rtol=RTOL, err_msg=case)
     np.testing.assert_allclose(mesh["predict"], single["predict"], rtol=RTOL, atol=1e-6,
                                err_msg=case)
     if single["val"] is not None:
       np.testing.assert_allclose(mesh["val"], single["val"], rtol=RTOL, err_msg=case)
     assert mesh["traces"]["chunk"] == 1, case
+    assert all(count == 1 for name, count in mesh["traces"].items()
+               if name.startswith(("rad", "gradnorm"))), (case, mesh["traces"])
 
 
 def test_divisible_data_is_split_and_uneven_supervised_data_replicated(compared):
@@ -76,6 +84,24 @@ def test_uneven_pde_points_are_padded_with_masks_not_dropped(compared):
   assert compared["pinn_rad"][0]["data"] == data
 
 
+def test_rard_never_fills_the_mesh_padding_of_its_buffer(compared):
+  # capacity=50 is padded to 52 rows on 4 devices; 30 + 8 + 8 + 8 + 8 points asked for.
+  mesh, single = compared["pinn_rard"]
+  assert mesh["data"]["pde"]["mask"] == [[52], "P('data',)"]
+  assert mesh["logs"]["rard_points"] == single["logs"]["rard_points"] == [38, 46, 50, 50]
+  assert compared["rard_active"] == 50
+
+
+@pytest.mark.parametrize("name", ["rad_split", "rard_split"])
+def test_rad_and_rard_evaluate_the_pool_split_over_the_devices(compared, name):
+  # Chunks of 40 candidates: 10 rows per device in the compiled program, the
+  # residuals gathered for the draw, the results replicated.
+  split = compared[name]
+  assert "f32[10,1]" in split["shapes"], split
+  assert "all-gather" in split["collectives"], split
+  assert set(split["out_specs"]) == {"P()"}, split
+
+
 def test_callback_writes_keep_shardings_and_compile_once(compared):
   m = compared["mutate"]
   assert m["traces"]["chunk"] == 1
@@ -87,14 +113,25 @@ def test_checkpoint_moves_between_four_and_one_device(tmp_path):
   # One device, no checkpoint, the same chunks (of 20 steps, the Checkpoint's cadence).
   reference = sharding_worker.supervised_learner().fit(
       sharding_worker.sine(128), steps=80, batch_size=32, verbose=0, steps_per_execution=20)
+  _, pinn_reference, _ = sharding_worker.pinn_checkpointed(None, 80)
+  assert pinn_reference.rard_points == [51, 52, 53, 54]
   for first, second in ((4, 1), (1, 4)):
     directory = tmp_path / f"from{first}to{second}"
     half = _worker(first, "checkpoint", directory, 40)
-    assert half["devices"] == first and half["step"] == 40
     resumed = _worker(second, "checkpoint", directory, 80)
-    assert resumed["devices"] == second and resumed["restored"] == 40
-    assert resumed["steps"] == reference.steps == [20, 40, 60, 80]
-    np.testing.assert_allclose(resumed["loss"], reference.loss, rtol=RTOL)
+    assert half["devices"] == first and resumed["devices"] == second
+    for run, ref in (("supervised", reference), ("pinn", pinn_reference)):
+      assert half[run]["step"] == 40 and resumed[run]["restored"] == 40, run
+      assert resumed[run]["steps"] == ref.steps == [20, 40, 60, 80], run
+      np.testing.assert_allclose(resumed[run]["loss"], ref.loss, rtol=RTOL, err_msg=run)
+    assert resumed["pinn"]["rard_points"] == pinn_reference.rard_points
+    # On 4 devices both PINN terms are padded (RARD's 54 rows to 56, 6 boundary
+    # points to 8); the checkpoint holds them as one device does.
+    assert (half if first == 4 else resumed)["pinn"]["rows"] == [56, 8]
+    with open(directory / "pinn" / "40" / "metadata" / "metadata") as f:
+      stored = json.load(f)["structure"]["data"]
+    assert stored == {"pde/points": "float32[54,1]", "pde/mask": "bool[54]",
+                      "bc": "float32[6,1]"}, stored
 
 
 def _free_port():

@@ -5,7 +5,7 @@ On-disk layout (one Orbax ``CheckpointManager`` directory; plain Orbax reads it)
   directory/<step>/state/      PyTree: the TrainState as a dict (params, rest,
                                opt_state, step, rng as uint32 key data,
                                loss_weights, lr_scale, data, skipped, epoch,
-                               batch_pos, perm)
+                               batch_pos, perm); data without mesh padding
   directory/<step>/callbacks/  JSON: {"EarlyStopping_0": {...}, ...} (class
                                name + index among callbacks of that class)
   directory/<step>/history/    JSON: History.state_dict()
@@ -28,7 +28,7 @@ import tempfile
 import jax
 import orbax.checkpoint as ocp
 
-from opifex_fit import saving
+from opifex_fit import saving, sharding
 from opifex_fit.callbacks.base import ORDER_CHECKPOINT, Callback, check_every
 from opifex_fit.callbacks.preemption import PreemptionGuard
 from opifex_fit.state import copy_tree
@@ -117,7 +117,7 @@ class Checkpoint(Callback):
         # Callbacks that change the state's structure (SwitchOptimizer) take
         # their saved state first, so the learner matches the saved run.
         self._load_callback_states(learner, self._latest, early=True)
-      self._check_compatible(metadata, learner, MODEL_FIELDS)
+      self._check_compatible(metadata, learner.state, MODEL_FIELDS)
       if self._latest > learner.step:
         if not self.resume:
           raise ValueError(
@@ -196,7 +196,9 @@ class Checkpoint(Callback):
     if step <= self._latest:
       return
     # A copy: the live state is donated to the next chunk while Orbax writes.
-    state = copy_tree(saving.to_disk(learner.state))
+    # The data without mesh padding: the checkpoint restores on any device count.
+    logical = sharding.logical_state(learner)
+    state = copy_tree(saving.to_disk(logical))
     value = self._last_value
     metrics = {self.monitor: value} if value is not None and value == value \
         and abs(value) != float("inf") else None
@@ -204,7 +206,7 @@ class Checkpoint(Callback):
         state=ocp.args.StandardSave(state),
         callbacks=ocp.args.JsonSave(self._callback_states(learner)),
         history=ocp.args.JsonSave(learner.history.state_dict()),
-        metadata=ocp.args.JsonSave(self._metadata(learner))))
+        metadata=ocp.args.JsonSave(self._metadata(learner, logical))))
     self._latest = step
 
   def _callback_states(self, learner) -> dict:
@@ -219,10 +221,9 @@ class Checkpoint(Callback):
       out[key] = state
     return out
 
-  def _metadata(self, learner) -> dict:
+  def _metadata(self, learner, s) -> dict:
     import flax
     import opifex_fit
-    s = learner.state
     return {
         "format": 1, "opifex_fit": opifex_fit.__version__, "jax": jax.__version__,
         "flax": flax.__version__, "orbax": ocp.__version__,
@@ -241,11 +242,11 @@ class Checkpoint(Callback):
                        f"readable opifex_fit checkpoint ({type(e).__name__}: {e}); use an "
                        "empty directory or one written by cb.Checkpoint") from e
 
-  def _check_compatible(self, metadata, learner, fields) -> None:
+  def _check_compatible(self, metadata, state, fields) -> None:
     saved = metadata.get("structure", {})
     lines = []
     for field, label in fields.items():
-      diff = saving.differences(saved.get(field, {}), saving.structure(getattr(learner.state, field)))
+      diff = saving.differences(saved.get(field, {}), saving.structure(getattr(state, field)))
       lines += [f"{label} ({field}) {line}" for line in diff]
     if lines:
       raise ValueError(
@@ -255,12 +256,14 @@ class Checkpoint(Callback):
           "\nUse another directory for a different model, optimizer or data.")
 
   def _restore(self, learner, step, metadata) -> None:
-    self._check_compatible(metadata, learner, DATA_FIELDS)
-    target = saving.to_disk(learner.state)
+    like = _restore_target(learner, metadata)
+    self._check_compatible(metadata, like, DATA_FIELDS)
+    target = saving.to_disk(like)
     abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, target)
     restored = self._read(step, state=ocp.args.StandardRestore(abstract),
                           history=ocp.args.JsonRestore())
-    learner.state = saving.from_disk(restored["state"], learner.state)
+    # The setter pads the data again for this learner's mesh.
+    learner.state = saving.from_disk(restored["state"], like)
     learner.step, learner.epoch = int(learner.state.step), int(learner.state.epoch)
     learner.history.load_state_dict(restored["history"])
     # After learner.state, so a callback may re-read the restored state here.
@@ -279,6 +282,17 @@ class Checkpoint(Callback):
 
   def __repr__(self):
     return f"Checkpoint({self.directory!r}, every={self.every}, max_to_keep={self.max_to_keep})"
+
+
+def _restore_target(learner, metadata):
+  """Where the arrays go: the data as one device holds it, or the padded data
+  for an older checkpoint that stored it padded (same device count only)."""
+  logical = sharding.logical_state(learner)
+  saved = metadata.get("structure", {}).get("data", {})
+  if saving.differences(saved, saving.structure(logical.data)) and \
+      not saving.differences(saved, saving.structure(learner.state.data)):
+    return learner.state
+  return logical
 
 
 def _keyed(callbacks) -> dict:

@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from opifex_fit import sharding
 from opifex_fit.callbacks import balancing as bal
 from opifex_fit.callbacks.base import ORDER_PHYSICS, Callback, check_every
 
@@ -153,10 +154,13 @@ class GradNorm(Callback):
   def _build(self, learner):
     jac = bal.term_jacobian(learner.graphdef, learner.loss_terms_fn, self._names, self._select)
     alpha, tx, count = self.alpha, self.tx, len(self._names)
+    placement = sharding.placement_of(learner)
 
     @jax.jit
     def update(params, rest, data, weights, init, first, opt_state):
       bal.count_trace(learner, "gradnorm")
+      if placement is not None:  # the per-point losses split over the data axis, as in training
+        data = placement.constrain(data)
       losses, grads = jac(params, rest, data)
       norms = bal.grad_norms(grads)                    # ||dW L_i||
       # Start from the current weights renormalised to sum T (w_i(0) = 1 by default).

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 import jax
 import jax.numpy as jnp
 
+from opifex_fit import sharding
 from opifex_fit.callbacks import residual_sampling as rs
 from opifex_fit.callbacks.base import ORDER_PHYSICS, Callback, check_every
 
@@ -27,6 +28,10 @@ class RAD(Callback):
 
   A term stored as a masked buffer (``{"points", "mask"}``, e.g. grown by
   RARD) gets all its rows redrawn and keeps its mask.
+
+  On a mesh (``Learner(mesh=...)``) each chunk of the pool is split over the
+  data axis; the result equals the one-device result up to float summation
+  order, and the function still compiles once per fit.
 
   Logs (at each resampling): ``rad_<term>_residual``, the mean |residual|
   over the pool (a Monte-Carlo estimate of the mean residual over the
@@ -97,10 +102,10 @@ class RAD(Callback):
 
 def build_rad(learner, term, n, dtype, *, k, c, pool_size, chunk_size):
   sample = rs.pool_sampler(learner.problem, term)
-  eps_fn = rs.abs_residual_fn(learner.problem, learner.graphdef, term, chunk_size)
+  eps_fn = rs.abs_residual_fn(learner.problem, learner.graphdef, term, chunk_size,
+                              sharding.placement_of(learner))
   counts, name = learner.trace_counts, f"rad_{term}"
 
-  @jax.jit
   def resample(params, rest, key):
     counts[name] = counts.get(name, 0) + 1
     k_pool, k_pick = jax.random.split(key)
@@ -108,4 +113,4 @@ def build_rad(learner, term, n, dtype, *, k, c, pool_size, chunk_size):
     eps = eps_fn(params, rest, pool)
     index = rs.choose_without_replacement(k_pick, rs.density(eps, k, c), n)
     return pool[index], jnp.mean(eps), jnp.max(eps)
-  return resample
+  return rs.jit_replicated(resample, learner)

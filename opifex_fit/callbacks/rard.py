@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from opifex_fit import sharding
 from opifex_fit.callbacks import residual_sampling as rs
 from opifex_fit.callbacks.base import ORDER_PHYSICS, Callback, check_every
 
@@ -28,6 +29,11 @@ class RARD(Callback):
 
   To continue growing in a later ``fit``, pass ``learner.data`` as its data
   (its active points are kept); other data starts a fresh buffer.
+
+  On a mesh the buffer may be padded to a multiple of the device count; the
+  padding rows are masked and never filled, so at most ``capacity`` points
+  are ever active. Each chunk of the pool is evaluated split over the data
+  axis (see ``RAD``).
 
   Logs (at each refinement): ``rard_points``, the active points over all of
   its terms. ``learner.trace_counts["rard_<term>"]`` counts traces of its
@@ -131,20 +137,23 @@ class RARD(Callback):
 def build_rard(learner, term, dtype, *, k, c, n_add, capacity, pool_size, chunk_size):
   """The jitted ``(params, rest, key, points, mask) -> (points, mask, active count)``."""
   sample = rs.pool_sampler(learner.problem, term)
-  eps_fn = rs.abs_residual_fn(learner.problem, learner.graphdef, term, chunk_size)
+  eps_fn = rs.abs_residual_fn(learner.problem, learner.graphdef, term, chunk_size,
+                              sharding.placement_of(learner))
   counts, name = learner.trace_counts, f"rard_{term}"
 
-  @jax.jit
   def refine(params, rest, key, points, mask):
     counts[name] = counts.get(name, 0) + 1
     k_pool, k_pick = jax.random.split(key)
     pool = sample(k_pool, pool_size, dtype)
     index = rs.choose_without_replacement(k_pick, rs.density(eps_fn(params, rest, pool), k, c),
                                           n_add)
-    # The first n_add free rows; past capacity the fill index is out of
-    # bounds and mode="drop" writes nothing there.
-    slots = jnp.nonzero(~mask, size=n_add, fill_value=capacity)[0]
+    # The first n_add free rows below capacity: on a mesh the buffer has
+    # masked padding rows past it, which are not free. Past capacity the fill
+    # index is out of bounds and mode="drop" writes nothing there.
+    rows = mask.shape[0]
+    free = ~mask & (jnp.arange(rows) < capacity)
+    slots = jnp.nonzero(free, size=n_add, fill_value=rows)[0]
     points = points.at[slots].set(pool[index], mode="drop")
     mask = mask.at[slots].set(True, mode="drop")
     return points, mask, jnp.sum(mask)
-  return refine
+  return rs.jit_replicated(refine, learner)

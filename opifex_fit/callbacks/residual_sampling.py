@@ -29,6 +29,8 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
+from opifex_fit import sharding
+
 
 def check_number(value, name: str, *, positive: bool = False) -> float:
   """A finite float >= 0 (> 0 if ``positive``), else ValueError naming ``name``."""
@@ -135,10 +137,12 @@ def choose_without_replacement(key, p, n: int) -> jax.Array:
   return jax.lax.top_k(jnp.log(p) + g, n)[1]
 
 
-def abs_residual_fn(problem, graphdef, term: str, chunk_size: int):
+def abs_residual_fn(problem, graphdef, term: str, chunk_size: int, placement=None):
   """``(params, rest, points (m, dim)) -> |residual| (m,)`` in chunks (bounded memory).
 
-  Vector residuals (systems) give the Euclidean norm over components.
+  Vector residuals (systems) give the Euclidean norm over components. With a
+  ``placement`` (a ``DataParallel``) every chunk is split over its data axis,
+  so each device evaluates its share of the pool, as the training chunk does.
   """
   def eps(params, rest, points):
     model = nnx.merge(graphdef, params, rest)
@@ -146,5 +150,36 @@ def abs_residual_fn(problem, graphdef, term: str, chunk_size: int):
     def one(x):
       r = problem.pointwise_residuals(model, term, x[None])[0]
       return jnp.sqrt(jnp.sum(jnp.abs(r) ** 2)) if r.ndim else jnp.abs(r)
-    return jax.lax.map(one, points, batch_size=min(chunk_size, points.shape[0]))
+    batch = min(chunk_size, points.shape[0])
+    if placement is None:
+      return jax.lax.map(one, points, batch_size=batch)
+    return map_split(one, points, batch, placement.constrain)
   return eps
+
+
+def map_split(f, xs, batch_size: int, constrain):
+  """``jax.lax.map(f, xs, batch_size=batch_size)`` (the same scan over full
+  batches, then the remainder) with every batch passed through ``constrain``.
+
+  Splitting each batch, not the whole array: a split pool reshaped into
+  batches would put the split on the scanned axis, i.e. one device per batch.
+  """
+  n = xs.shape[0]
+  full = n - n % batch_size
+  parts = []
+  if full:
+    batches = xs[:full].reshape(full // batch_size, batch_size, *xs.shape[1:])
+    _, ys = jax.lax.scan(lambda _, x: (None, jax.vmap(f)(constrain(x))), None, batches)
+    parts.append(ys.reshape(full, *ys.shape[2:]))
+  if full < n:
+    parts.append(jax.vmap(f)(constrain(xs[full:])))
+  return jnp.concatenate(parts) if len(parts) > 1 else parts[0]
+
+
+def jit_replicated(fn, learner):
+  """``jax.jit(fn)``; on the learner's mesh its outputs come back replicated
+  (readable on every process, placed again by ``learner.data``)."""
+  placement = sharding.placement_of(learner)
+  if placement is None:
+    return jax.jit(fn)
+  return jax.jit(fn, out_shardings=placement.replicated)
