@@ -209,6 +209,15 @@ class DataParallel:
     return jax.tree.map(one, tree)
 
 
+def host_value(x) -> np.ndarray:
+  """``x`` as numpy, also when its shards live in several processes (every
+  process gets the whole value: a collective, so call it on all processes)."""
+  if not isinstance(x, jax.Array) or x.is_fully_addressable or x.is_fully_replicated:
+    return np.asarray(x)
+  from jax.experimental import multihost_utils  # noqa: PLC0415 - multi-process only
+  return np.asarray(multihost_utils.process_allgather(x, tiled=True))
+
+
 def placement_of(learner):
   """The learner's ``DataParallel`` (None: no mesh, one device)."""
   return getattr(learner, "_placement", None)

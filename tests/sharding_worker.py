@@ -153,6 +153,12 @@ def checkpoint(directory, steps):
   print("RESULT " + json.dumps(out))
 
 
+def host_fit(mesh=None):
+  """Minibatches from host memory (of.HostDataset), prefetched per chunk."""
+  return supervised_learner(mesh).fit(of.HostDataset(sine(128)), steps=40, batch_size=32,
+                                      verbose=0, steps_per_execution=10)
+
+
 def multihost(port, process_id, directory):
   jax.config.update("jax_cpu_collectives_implementation", "gloo")
   jax.distributed.initialize(f"localhost:{port}", num_processes=2, process_id=process_id,
@@ -169,7 +175,10 @@ def multihost(port, process_id, directory):
       "devices": jax.device_count(), "local_devices": jax.local_device_count(),
       "loss": history.loss, "val_loss": history.val_loss,
       "data_spec": str(learner.state.data[0].sharding.spec),
-      "traces": learner.trace_counts}), flush=True)
+      "traces": learner.trace_counts,
+      # A PINN whose RARD buffer is split over both processes, and host data.
+      "pinn": pinn_checkpointed(None, 40, of.data_parallel_mesh())[1].loss,
+      "host": host_fit(of.data_parallel_mesh()).loss}), flush=True)
   jax.distributed.shutdown()
 
 

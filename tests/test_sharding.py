@@ -165,8 +165,12 @@ def test_two_processes_under_jax_distributed(tmp_path):
   # Both processes see the same global losses, equal to one device's.
   reference = sharding_worker.supervised_learner().fit(
       sharding_worker.sine(128), steps=40, batch_size=32, verbose=0, steps_per_execution=10)
+  pinn = sharding_worker.pinn_checkpointed(None, 40)[1]
+  host = sharding_worker.host_fit()
   for r in results:
     np.testing.assert_allclose(r["loss"], reference.loss, rtol=RTOL)
+    np.testing.assert_allclose(r["pinn"], pinn.loss, rtol=RTOL)
+    np.testing.assert_allclose(r["host"], host.loss, rtol=RTOL)
   # Orbax wrote one checkpoint per save, coordinated across both processes;
   # only process 0 wrote TensorBoard events.
   assert sorted(os.listdir(tmp_path / "ckpt")) == ["20", "40"]

@@ -12,6 +12,7 @@ from flax import nnx
 from opifex_fit.callbacks import balancing as bal
 from opifex_fit.callbacks.base import ORDER_PHYSICS, Callback, check_every
 from opifex_fit.problems.supervised import Supervised
+from opifex_fit.sharding import host_value
 
 STATS = ("trace", "lmax", "lmin", "cond", "trace_ratio")
 
@@ -99,7 +100,7 @@ class NTKDiagnostics(Callback):
       idx = _spread(v["x"].shape[0], self.n_points)
       return {"x": v["x"][idx], "u": v["u"][idx]}
     if isinstance(v, Mapping):  # a masked buffer: only the active points
-      active = np.flatnonzero(np.asarray(jax.device_get(v["mask"])))
+      active = np.flatnonzero(host_value(v["mask"]))
       return v["points"][active[_spread(len(active), self.n_points)]]
     return v[_spread(v.shape[0], self.n_points)]
 

@@ -82,8 +82,8 @@ class RARD(Callback):
     data = dict(learner.data)
     for term in self.terms:
       points, mask = rs.term_points(data, term)
-      pts = np.asarray(points)
-      active = pts if mask is None else pts[np.asarray(mask)]
+      pts = sharding.host_value(points)  # sharded over processes too
+      active = pts if mask is None else pts[sharding.host_value(mask)]
       n = active.shape[0]
       if n > self.capacity:
         raise ValueError(f"RARD: capacity={self.capacity} is smaller than the {n} points term"
@@ -105,7 +105,7 @@ class RARD(Callback):
     for term in self.terms:
       points, mask = data[term]["points"], data[term]["mask"]
       # Read from the state (not a counter), so rolled-back states stay right.
-      n = int(np.count_nonzero(np.asarray(mask)))
+      n = int(np.count_nonzero(sharding.host_value(mask)))
       if n < self.capacity:
         fn = self._function(learner, term, points.dtype)
         points, mask, count = fn(learner.state.params, learner.state.rest, learner.next_key(),
