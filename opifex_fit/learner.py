@@ -304,15 +304,9 @@ class Learner:
     args = (self._state.params, self._state.rest)
     if batch_size is None or n is None or batch_size >= n:
       return fn(*args, data, self._state.loss_weights)
-    totals, count = None, 0
-    for i in range(0, n, batch_size):
-      index = jnp.arange(i, min(i + batch_size, n))
-      out = fn(*args, self.problem.take(data, index), self._state.loss_weights)
-      w = len(index)
-      totals = jax.tree.map(lambda o: o * w, out) if totals is None else \
-          jax.tree.map(lambda t, o: t + o * w, totals, out)
-      count += w
-    return jax.tree.map(lambda t: t / count, totals)
+    return step_lib.example_weighted_mean(
+        (fn(*args, self.problem.take(data, index), self._state.loss_weights), len(index))
+        for index in (jnp.arange(i, min(i + batch_size, n)) for i in range(0, n, batch_size)))
 
   def _place(self, tree):
     """Inputs on the mesh: split where the leading dimension divides, else replicated."""

@@ -46,6 +46,7 @@ import jax
 import numpy as np
 
 from opifex_fit import data as data_lib
+from opifex_fit import step as step_lib
 from opifex_fit.prefetch import host_batch
 from opifex_fit.problems.supervised import example_count
 
@@ -225,22 +226,18 @@ def evaluate(learner, stream, batch_size) -> dict:
   if isinstance(stream, HostDataset) and batch_size is None:
     batch_size = min(stream.num_examples, 1024)
   batch_size = data_lib.positive_int(batch_size, "batch_size")
-  totals, count, like = None, 0, None
-  for i, batch in enumerate(stream.batches(batch_size)):
-    if like is None:
-      batch = learner.problem.prepare(learner.model, batch, "data")
-      like = batch
-    else:
-      batch = jax.tree.map(jax.numpy.asarray, host_batch(batch, like, f"data batch {i}",
-                                                         any_length=True))
-    out = learner._evaluate_prepared(batch)
-    w = jax.tree.leaves(batch)[0].shape[0]
-    totals = jax.tree.map(lambda o: o * w, out) if totals is None else \
-        jax.tree.map(lambda t, o: t + o * w, totals, out)
-    count += w
-  if count == 0:
-    raise ValueError("data: the iterable yielded no batches")
-  return jax.tree.map(lambda t: t / count, totals)
+  problem, like = learner.problem, []
+
+  def results():
+    for i, batch in enumerate(stream.batches(batch_size)):
+      if not like:  # the first batch is checked against the model
+        like.append(problem.prepare(learner.model, batch, "data"))
+        batch = like[0]
+      else:
+        batch = jax.tree.map(jax.numpy.asarray,
+                             host_batch(batch, like[0], f"data batch {i}", any_length=True))
+      yield learner._evaluate_prepared(batch), problem.num_examples(batch)
+  return step_lib.example_weighted_mean(results())
 
 
 def check(learner, stream, batch_size):
