@@ -219,3 +219,24 @@ def test_host_dataset_passes_shared_inputs_whole():
     np.testing.assert_allclose(a, b, rtol=2e-5, atol=1e-6)
   np.testing.assert_allclose(shared.evaluate(of.HostDataset(((v, y[:1]), u)), batch_size=20)["loss"],
                              repeated.evaluate(((v, y), u))["loss"], rtol=2e-5)
+
+
+def test_memory_mapped_arrays_train_and_no_thread_outlives_a_fit(tmp_path):
+  import threading
+  x, y = sine_data(N)
+  np.save(tmp_path / "x.npy", x)
+  np.save(tmp_path / "y.npy", y)
+  mapped = (np.load(tmp_path / "x.npy", mmap_mode="r"), np.load(tmp_path / "y.npy", mmap_mode="r"))
+  a, b = make_learner(), make_learner()
+  a.fit(of.HostDataset(mapped), steps=12, batch_size=B, verbose=0)
+  b.fit(of.HostDataset((x, y)), steps=12, batch_size=B, verbose=0)
+  for u, v in zip(params(a), params(b), strict=True):
+    np.testing.assert_array_equal(u, v)
+  # Stopped early by a callback, or failed: the producer thread is gone either way.
+  stopper = of.callbacks.LambdaCallback(
+      on_step_end=lambda learner: setattr(learner, "stop_training", True), every=4)
+  a.fit(of.HostDataset(mapped), steps=400, batch_size=B, verbose=0, callbacks=[stopper])
+  with pytest.raises(ValueError, match="ran out"):
+    a.fit(iter(batches_in_order(x, y, 3)), steps=8, verbose=0, steps_per_execution=4)
+  assert a.step == 16
+  assert not [t for t in threading.enumerate() if t.name == "opifex-fit-prefetch"]
