@@ -21,6 +21,9 @@ axis. The device waits only if the host is slower than it. K obeys the usual
 cadence rules and is capped so that one chunk of batches stays under
 ``chunk_bytes``.
 
+During such a fit ``learner.data`` is None (the data is not on the device);
+callbacks that rewrite the training data (RAD, RARD) need arrays.
+
 Resuming: a ``HostDataset``'s order is a function of its seed and the
 checkpointed step and batch position, so a resumed fit sees exactly the
 minibatches of an uninterrupted one. A ``Batches`` iterable continues from
