@@ -74,6 +74,12 @@ def chunk_length(cadences: Iterable[int], total: int, requested, cap: int = MAX_
   return k
 
 
+def chunk_steps(step: int, chunk: int, target: int) -> int:
+  """Steps of the chunk starting at ``step``: up to the next multiple of
+  ``chunk`` (where cadences line up), never past ``target``."""
+  return min(chunk - step % chunk, target - step)
+
+
 def check_same_structure(new, old, argname: str) -> None:
   """Refuses data that would change the compiled chunk's shapes or dtypes."""
   new_def, old_def = jax.tree.structure(new), jax.tree.structure(old)

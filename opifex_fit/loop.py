@@ -200,7 +200,7 @@ def run_loop(learner, data, *, steps, epochs, batch_size, validation_data,
       c.on_epoch_begin(learner)
     pending = None
     while continuing():
-      n_steps = min(chunk - learner.step % chunk, target - learner.step)
+      n_steps = data_lib.chunk_steps(learner.step, chunk, target)
       batches = () if feed is None else (feed.get(n_steps),)
       state, logs = chunk_fn(n_steps)(learner.state, *batches)
       learner._chunk_done(state)

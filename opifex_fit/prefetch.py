@@ -16,6 +16,8 @@ import jax
 import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec as P
 
+from opifex_fit import data as data_lib
+
 _POLL = 0.05  # seconds between checks of the stop flag while the queue is full
 
 
@@ -80,7 +82,7 @@ class Prefetcher:
 def chunk_plan(step: int, chunk: int, target: int):
   """The step counts of the loop's chunks from ``step`` to ``target``."""
   while step < target:
-    n = min(chunk - step % chunk, target - step)
+    n = data_lib.chunk_steps(step, chunk, target)
     yield n
     step += n
 

@@ -218,6 +218,14 @@ def host_value(x) -> np.ndarray:
   return np.asarray(multihost_utils.process_allgather(x, tiled=True))
 
 
+def jit_replicated(fn, placement):
+  """``jax.jit(fn)``; on a mesh (``placement`` not None) its outputs come back
+  replicated, readable on every process; inputs keep their own shardings."""
+  if placement is None:
+    return jax.jit(fn)
+  return jax.jit(fn, out_shardings=placement.replicated)
+
+
 def placement_of(learner):
   """The learner's ``DataParallel`` (None: no mesh, one device)."""
   return getattr(learner, "_placement", None)

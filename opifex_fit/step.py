@@ -17,6 +17,7 @@ import optax
 from clu import metrics as clu_metrics
 from flax import nnx
 
+from opifex_fit.sharding import jit_replicated
 from opifex_fit.state import TrainState
 
 SHUFFLE_STREAM = 0x5F1E  # fold_in tag: shuffling keys never collide with callbacks'
@@ -146,14 +147,6 @@ def build_chunk(*, graphdef, loss_terms_fn: Callable, take: Callable,
                  out_shardings=(state_shardings, placement.replicated))
 
 
-def _jit(fn, placement):
-  """Jitted; on a mesh the inputs are split along the data axis inside and
-  the outputs come back replicated (readable on every process)."""
-  if placement is None:
-    return jax.jit(fn)
-  return jax.jit(fn, out_shardings=placement.replicated)
-
-
 def build_eval(*, graphdef, loss_terms_fn: Callable, trace_counts: dict, placement=None,
                metrics_fn: Callable | None = None):
   """Returns jitted ``evaluate(params, rest, data, weights) -> dict``: the loss,
@@ -167,7 +160,7 @@ def build_eval(*, graphdef, loss_terms_fn: Callable, trace_counts: dict, placeme
     loss, (terms, _) = loss_fn(params, rest, data, weights)
     metrics = {} if metrics_fn is None else metrics_fn(nnx.merge(graphdef, params, rest), data)
     return {"loss": loss, **{f"{t}_loss": v for t, v in terms.items()}, **metrics}
-  return _jit(evaluate, placement)
+  return jit_replicated(evaluate, placement)
 
 
 def example_weighted_mean(results) -> dict:
@@ -189,5 +182,5 @@ def build_predict(*, graphdef, predict_fn: Callable, trace_counts: dict, placeme
     trace_counts["predict"] = trace_counts.get("predict", 0) + 1
     x = x if placement is None else placement.constrain(x)
     return predict_fn(nnx.merge(graphdef, params, rest), x)
-  return _jit(predict, placement)
+  return jit_replicated(predict, placement)
 

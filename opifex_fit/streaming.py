@@ -50,7 +50,7 @@ import numpy as np
 
 from opifex_fit import data as data_lib
 from opifex_fit import step as step_lib
-from opifex_fit.prefetch import host_batch
+from opifex_fit.prefetch import Prefetcher, host_batch, stacked_sharding
 from opifex_fit.problems.supervised import example_count
 
 CHUNK_BYTES = 256 * 2**20
@@ -266,7 +266,6 @@ def check(learner, stream, batch_size):
 
 def feed(learner, stream, like, *, batch_size, spe, plan, pos):
   """Starts the background producer of the fit's chunks, placed on the mesh."""
-  from opifex_fit.prefetch import Prefetcher, stacked_sharding  # noqa: PLC0415
   placement = learner._placement
   if isinstance(stream, HostDataset):
     seed = learner.seed if stream.seed is None else stream.seed

@@ -113,4 +113,4 @@ def build_rad(learner, term, n, dtype, *, k, c, pool_size, chunk_size):
     eps = eps_fn(params, rest, pool)
     index = rs.choose_without_replacement(k_pick, rs.density(eps, k, c), n)
     return pool[index], jnp.mean(eps), jnp.max(eps)
-  return rs.jit_replicated(resample, learner)
+  return sharding.jit_replicated(resample, sharding.placement_of(learner))

@@ -156,4 +156,4 @@ def build_rard(learner, term, dtype, *, k, c, n_add, capacity, pool_size, chunk_
     points = points.at[slots].set(pool[index], mode="drop")
     mask = mask.at[slots].set(True, mode="drop")
     return points, mask, jnp.sum(mask)
-  return rs.jit_replicated(refine, learner)
+  return sharding.jit_replicated(refine, sharding.placement_of(learner))

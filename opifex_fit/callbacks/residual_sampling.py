@@ -29,8 +29,6 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from opifex_fit import sharding
-
 
 def check_number(value, name: str, *, positive: bool = False) -> float:
   """A finite float >= 0 (> 0 if ``positive``), else ValueError naming ``name``."""
@@ -174,12 +172,3 @@ def map_split(f, xs, batch_size: int, constrain):
   if full < n:
     parts.append(jax.vmap(f)(constrain(xs[full:])))
   return jnp.concatenate(parts) if len(parts) > 1 else parts[0]
-
-
-def jit_replicated(fn, learner):
-  """``jax.jit(fn)``; on the learner's mesh its outputs come back replicated
-  (readable on every process, placed again by ``learner.data``)."""
-  placement = sharding.placement_of(learner)
-  if placement is None:
-    return jax.jit(fn)
-  return jax.jit(fn, out_shardings=placement.replicated)
