@@ -12,15 +12,22 @@ How it stays fast (no nested reverse mode, no Hessians):
    with a recording mapping, which learns the keys it reads.
 2. *Collapsing.* If the residual reads every spatial ``d["cc"]`` but only
    through their sum (``d["xx"] + d["yy"]``, ``nu * (d["xx"] + d["yy"])``,
-   also under slicing of vector outputs), a small jaxpr pass proves it and
-   the keys are served from one Laplacian: ``d["xx"] = laplacian``,
-   ``d["yy"] = 0``. So ``d["xx"] + d["yy"]`` costs exactly ``d["laplacian"]``.
-3. *Computing.* Laplacians use folx's forward Laplacian over the spatial
-   coordinates; individual ``d["cc"]`` use second-order Taylor mode
-   (``jax.experimental.jet``) vmapped over directions, so the primal is
-   computed once (nested ``jvp`` if an op has no jet rule); first derivatives
-   use ``jvp`` along the needed coordinates only; mixed entries use
-   forward-over-forward ``jvp``.
+   also under slicing of vector outputs), a small jaxpr pass proves it
+   (``collapsing.py``) and the keys are served from one Laplacian:
+   ``d["xx"] = laplacian``, ``d["yy"] = 0``. So ``d["xx"] + d["yy"]`` costs
+   exactly ``d["laplacian"]``.
+3. *Computing, batched* (``evaluate_batch``, the default). The model runs
+   ONCE on the whole batch ``(N, dim)``: first derivatives are ``jvp``s with
+   one-hot tangents shared by all rows (only the coordinates read); second
+   derivatives, single, mixed and the Laplacian, come from one collapsed
+   Taylor-mode pass (``taylor.py``) that carries the values, their first
+   derivatives and the summed second ones through the model layer by layer.
+   Exact only for models whose output row depends on its own input row
+   alone; ``PDEProblem`` checks that once per model.
+4. *Computing, per point* (``evaluate``, ``PDEProblem(derivatives="pointwise")``):
+   folx's forward Laplacian, Taylor mode (``jax.experimental.jet``) vmapped
+   over directions, ``jvp`` for first and forward-over-forward ``jvp`` for
+   mixed derivatives, at one point; the problem vmaps it.
 
 Example:
   >>> import jax.numpy as jnp
@@ -42,12 +49,10 @@ import jax
 import jax.numpy as jnp
 from jax.experimental.jet import jet
 
+from opifex_fit.problems.collapsing import only_through_sum
+from opifex_fit.problems.taylor import forward_taylor
+
 LAPLACIAN = "laplacian"
-# Ops that map a value linearly and identically whatever it is (so applying
-# them to d["xx"] and d["yy"] and then adding is applying them to the sum).
-_STRUCTURAL = {"convert_element_type", "reshape", "squeeze", "expand_dims", "broadcast_in_dim",
-               "slice", "dynamic_slice", "gather", "transpose", "copy", "copy_p", "reduce_sum",
-               "rev"}
 
 
 class Derivatives:
@@ -98,7 +103,7 @@ class Derivatives:
     closed = jax.make_jaxpr(g)(x, u, *[aval] * len(order))
     invars = closed.jaxpr.invars[2:]
     seeds = {v: ((), {k: 1.0}) for v, k in zip(invars, order) if k in diag}
-    return _only_through_sum(closed.jaxpr, seeds, diag)
+    return only_through_sum(closed.jaxpr, seeds, diag)
 
   # -- evaluation -------------------------------------------------------------
   def evaluate(self, f: Callable, x, keys, collapse: bool = False):
@@ -146,6 +151,45 @@ class Derivatives:
       else:
         d[k] = out[s[0] if len(s) == 1 else s]
     return u, d
+
+  def evaluate_batch(self, fn: Callable, x, keys, collapse: bool = False, *,
+                     has_aux: bool = False):
+    """``(u, d)`` on the batch ``x (N, dim)`` for a row-wise ``fn: (N, dim) -> u``.
+
+    ``u`` is ``(N,)`` or ``(N, k)``; ``d[key]`` has ``u``'s shape. With
+    ``has_aux``, ``fn`` returns ``(u, aux)`` and ``(u, d, aux)`` is returned.
+    """
+    specs = {k: self.keys[k] for k in frozenset(keys)}
+    diag_keys = {self.spatial_key(c) for c in self.spatial}
+    sp_idx = [self.names.index(c) for c in self.spatial]
+    need_lap = LAPLACIAN in specs or (collapse and bool(diag_keys & set(specs)))
+    seconds = sorted({s for k, s in specs.items()
+                      if len(s) == 2 and not (collapse and k in diag_keys)})
+    coords = sorted({i for s in specs.values() for i in s} | (set(sp_idx) if need_lap else set()))
+    at = {c: n for n, c in enumerate(coords)}
+    groups = [[(at[i], at[j])] for i, j in seconds]
+    groups += [[(at[i], at[i]) for i in sp_idx]] if need_lap else []
+    dirs = jnp.eye(x.shape[-1], dtype=x.dtype)[jnp.array(coords, dtype=jnp.int32)] \
+        if coords else None
+    plain = fn if has_aux else (lambda y: (fn(y), None))
+    if groups:
+      u, jac, sec, aux = forward_taylor(plain, x, dirs, groups, has_aux=True)
+    elif coords:
+      (u, aux), lin = jax.linearize(plain, x)
+      jac = jax.vmap(lambda t: lin(t)[0])(jnp.broadcast_to(dirs[:, None], (len(coords),) + x.shape))
+    else:
+      u, aux = plain(x)
+    d = {}
+    for k, s in specs.items():
+      if k == LAPLACIAN:
+        d[k] = sec[-1]
+      elif collapse and k in diag_keys:  # served from the Laplacian, see module doc.
+        d[k] = sec[-1] if k == self.spatial_key(self.spatial[0]) else jnp.zeros_like(u)
+      elif len(s) == 1:
+        d[k] = jac[at[s[0]]]
+      else:
+        d[k] = sec[seconds.index(s)]
+    return (u, d, aux) if has_aux else (u, d)
 
   def spatial_key(self, c: str) -> str:
     return c + c
@@ -234,53 +278,3 @@ def _jvps(f, x, idx):
 def _mixed(f, x, i, j):
   ei, ej = _basis(x, [i])[0], _basis(x, [j])[0]
   return jax.jvp(lambda y: jax.jvp(f, (y,), (ei,))[1], (x,), (ej,))[1]
-
-
-def _only_through_sum(jaxpr, forms: dict, diag: set) -> bool:
-  """Linear-form propagation: does the jaxpr read the ``diag`` inputs only via their sum?
-
-  A form is (signature of structural ops applied, {key: coefficient}) and
-  stands for a value equal to that linear combination plus terms free of the
-  seeds. Any other use "consumes" the form; every consumed form must weigh all
-  ``diag`` keys equally.
-  """
-  consumed = []
-  is_var = lambda v: type(v).__name__ != "Literal"
-  for eqn in jaxpr.eqns:
-    ins = [forms.get(v) if is_var(v) else None for v in eqn.invars]
-    if not any(ins):
-      continue
-    name, out = eqn.primitive.name, None
-    if name in ("add", "sub", "add_any"):
-      a, b = ins
-      if a and b and a[0] == b[0]:
-        sign = -1.0 if name == "sub" else 1.0
-        coefs = dict(a[1])
-        for k, c in b[1].items():
-          coefs[k] = coefs.get(k, 0.0) + sign * c
-        out = (a[0], coefs)
-      elif a and not b:
-        out = a
-      elif b and not a:
-        out = (b[0], {k: (-c if name == "sub" else c) for k, c in b[1].items()})
-    elif name == "neg":
-      out = (ins[0][0], {k: -c for k, c in ins[0][1].items()})
-    elif name == "mul" and sum(map(bool, ins)) == 1:
-      lit = [v for v in eqn.invars if not is_var(v)]
-      if lit and jnp.ndim(lit[0].val) == 0:
-        f = ins[0] or ins[1]
-        out = (f[0], {k: c * float(lit[0].val) for k, c in f[1].items()})
-    elif name in _STRUCTURAL and ins[0] and not any(ins[1:]):
-      sig = (name, repr(sorted(eqn.params.items(), key=lambda kv: kv[0])),
-             tuple(repr(v) for v in eqn.invars[1:]))
-      out = (ins[0][0] + (sig,), ins[0][1])
-    if out is not None and len(eqn.outvars) == 1:
-      forms[eqn.outvars[0]] = out
-      continue
-    consumed.extend(f for f in ins if f)
-  consumed.extend(forms[v] for v in jaxpr.outvars if is_var(v) and v in forms)
-  for _, coefs in consumed:
-    nz = {k: c for k, c in coefs.items() if abs(c) > 0}
-    if nz and (set(nz) != diag or len(set(nz.values())) != 1):
-      return False
-  return True

@@ -38,7 +38,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from opifex_fit.problems import reference
+from opifex_fit.problems import model_eval, reference
 from opifex_fit.problems.base import Problem, to_device_tree
 from opifex_fit.problems.conditions import unique_names
 from opifex_fit.problems.derivatives import Derivatives, _Fixed
@@ -58,11 +58,16 @@ class PDEProblem(Problem):
     output_transform: optional ``(x, u) -> u`` for one point (hard constraints).
     default_samples: keyword arguments of ``sample`` used by ``fit(data=None)``
       (default ``{"n_interior": 2000}``).
+    derivatives: ``"batched"`` (default): the model runs once on all points
+      with forward-mode tangents (see ``derivatives.py``); the model must be
+      pointwise (checked before compiling). ``"pointwise"``: the model runs
+      on one point at a time, vmapped (slower; for models that are not
+      pointwise but should be differentiated per point).
   """
 
   def __init__(self, residual: Callable, domain: Box, conditions=(), *, weights=None,
                observations=None, output_transform: Callable | None = None,
-               default_samples: Mapping | None = None):
+               default_samples: Mapping | None = None, derivatives: str = "batched"):
     if not callable(residual):
       raise TypeError(f"residual must be a function (x, u, d) -> residual; got {residual!r}")
     self.takes_model = _arity(residual)
@@ -70,7 +75,10 @@ class PDEProblem(Problem):
       raise TypeError(f"domain must be an of.Box or of.Interval; got {domain!r}")
     if output_transform is not None and not callable(output_transform):
       raise TypeError(f"output_transform must be a function (x, u) -> u; got {output_transform!r}")
+    if derivatives not in ("batched", "pointwise"):
+      raise ValueError(f"derivatives must be 'batched' or 'pointwise'; got {derivatives!r}")
     self.residual, self.domain, self.output_transform = residual, domain, output_transform
+    self.derivatives = derivatives
     self.conditions = tuple(conditions) if isinstance(conditions, (list, tuple)) else (conditions,)
     self.condition_names = unique_names(self.conditions)
     for c in self.conditions:
@@ -166,18 +174,30 @@ class PDEProblem(Problem):
     return {t: terms[t] for t in self._terms}
 
   def predict(self, model, x):
-    if self.output_transform is None:
-      return model(x)
-    return jax.vmap(self.point_fn(model))(x).reshape(x.shape[0], -1)
+    return self.batch_transform(x, model(x)).reshape(x.shape[0], -1)
 
   # -- physics ----------------------------------------------------------------
+  def batch_transform(self, x, raw):
+    """Model outputs ``(n, k)`` at points ``x`` -> ``u``: ``(n,)`` for one
+    output, ``(n, k)`` else, with ``output_transform`` applied per point."""
+    u = raw[:, 0] if raw.shape[1:] == (1,) else raw
+    return u if self.output_transform is None else jax.vmap(self.output_transform)(x, u)
+
   def point_fn(self, model) -> Callable:
-    """``x (dim,) -> u`` at one point: scalar for one output, output transform applied."""
-    def f(x):
-      u = model(x[None])[0]
-      u = u[0] if u.shape == (1,) else u
-      return u if self.output_transform is None else self.output_transform(x, u)
-    return f
+    """``x (dim,) -> u`` at one point: scalar for one output, output transform
+    applied. Pure: state the model changes (Dropout's RNG count) is dropped."""
+    fn, _ = model_eval.pure_batch_fn(model, self.batch_transform)
+    return lambda x: fn(x[None])[0][0]
+
+  def evaluate(self, model, points, keys, collapse: bool = False):
+    """``(u, d)`` at ``points (n, dim)``: ``d`` holds the derivative ``keys``."""
+    if self.derivatives == "pointwise":
+      f = self.point_fn(model)
+      return jax.vmap(lambda x: self.engine.evaluate(f, x, keys, collapse))(points)
+    fn, finish = model_eval.pure_batch_fn(model, self.batch_transform)
+    u, d, new_rest = self.engine.evaluate_batch(fn, points, keys, collapse, has_aux=True)
+    finish(new_rest)
+    return u, d
 
   def pointwise_residuals(self, model, term: str, points):
     """Residuals of ``term`` ("pde" or a condition name) at ``points (n, dim)``.
@@ -185,19 +205,19 @@ class PDEProblem(Problem):
     Returns ``(n,)`` or ``(n, k)`` for vector residuals; traceable, so physics
     callbacks (RAD, RAR-D) jit it on their own candidate pools.
     """
-    f, engine, domain = self.point_fn(model), self.engine, self.domain
+    engine = self.engine
     if term == "pde":
       keys, collapse = self.plan(model)
-      def one(x):
-        u, d = engine.evaluate(f, x, keys, collapse)
-        return self._call(x, u, _Fixed(engine, d), model)
-      return jax.vmap(one)(points)
+      u, d = self.evaluate(model, points, keys, collapse)
+      one = lambda x, u_, d_: self._call(x, u_, _Fixed(engine, d_), model)
+      return jax.vmap(one)(points, u, d)
     if term not in self.condition_names:
       raise ValueError(f"term must be 'pde' or a condition name {list(self.condition_names)};"
                        f" got {term!r}")
     cond = self.conditions[self.condition_names.index(term)]
-    ev = lambda x, keys: engine.evaluate(f, x, keys)
-    return jax.vmap(lambda x: cond.residual(ev, x, domain))(points)
+    u_aval = jax.eval_shape(self.point_fn(model), points[0])
+    return model_eval.condition_residuals(
+        cond, lambda q, keys: self.evaluate(model, q, keys), points, self.domain, u_aval)
 
   def plan(self, model):
     """(keys the residual reads, whether they collapse into one Laplacian)."""
@@ -225,8 +245,9 @@ class PDEProblem(Problem):
   # -- checks before compiling ---------------------------------------------------
   def _probe(self, model, data, argname):
     dim = self.domain.dim
+    raw, _ = model_eval.pure_batch_fn(model, lambda x, u: u)
     try:
-      out = jax.eval_shape(model, jax.ShapeDtypeStruct((2, dim), jnp.float32))
+      out = jax.eval_shape(raw, jax.ShapeDtypeStruct((2, dim), jnp.float32))[0]
     except Exception as e:  # noqa: BLE001 - rethrown with what we expected
       raise ValueError(f"{argname}: the model cannot take points of shape (n, {dim}) for"
                        f" coordinates {list(self.domain.names)}: {e}") from e
@@ -235,6 +256,9 @@ class PDEProblem(Problem):
     x = jax.ShapeDtypeStruct((dim,), jnp.result_type(float))
     u = jax.eval_shape(self.point_fn(model), x)
     self.plan(model)
+    if self.derivatives == "batched":
+      model_eval.check_pointwise(raw, self.domain.sample_interior(3, seed=0).astype(
+          jnp.result_type(float)))
     r = jax.eval_shape(lambda p: self.pointwise_residuals(model, "pde", p), data["pde"]["points"]
                        if isinstance(data["pde"], Mapping) else data["pde"])
     if r.ndim not in (1, 2):
