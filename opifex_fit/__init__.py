@@ -5,6 +5,7 @@
 """
 
 from opifex_fit import callbacks, datasets, models, problems, writers
+from opifex_fit.compilation_cache import enable_compilation_cache, enable_from_environment
 from opifex_fit.history import History
 from opifex_fit.learner import Learner
 from opifex_fit.callbacks.reference_error import ReferenceSolution
@@ -18,3 +19,5 @@ from opifex_fit.streaming import Batches, HostDataset
 from opifex_fit.state import TrainState
 
 __version__ = "0.1.0"
+
+enable_from_environment()

@@ -58,5 +58,11 @@ def scalar(value, dtype) -> jax.Array:
 
 
 def copy_tree(tree):
-  """A copy that survives the donation of the original's buffers."""
-  return jax.tree.map(lambda a: jnp.array(a, copy=True), tree)
+  """A copy that survives the donation of the original's buffers (a device
+  copy that keeps the sharding and compiles nothing, unlike ``jnp.array``)."""
+  def copy(a):
+    if isinstance(a, jax.Array):  # same placement, committed or not (else: a recompile)
+      target = None if a.is_fully_addressable else a.sharding
+      return jax.device_put(a, target, may_alias=False)
+    return jnp.array(a, copy=True)
+  return jax.tree.map(copy, tree)
