@@ -67,8 +67,8 @@ class Checkpoint(Callback):
     every: save every this many optimizer steps (and at the end of the fit).
     max_to_keep: how many latest checkpoints to keep (None: all).
     monitor: a logged name; checkpoints best by it are kept too.
-    mode: "min" or "max": which ``monitor`` values are better.
     resume: continue from the latest checkpoint in ``directory``.
+    mode: "min" or "max": which ``monitor`` values are better.
     async_save: write in the background; ``on_fit_end`` waits for it.
     keep_best: how many best-by-``monitor`` checkpoints to keep (default
       ``max_to_keep``).
@@ -78,7 +78,7 @@ class Checkpoint(Callback):
   order = ORDER_CHECKPOINT
 
   def __init__(self, directory, every: int = 1000, max_to_keep: int | None = 3,
-               monitor: str | None = None, mode: str = "min", resume: bool = True,
+               monitor: str | None = None, resume: bool = True, *, mode: str = "min",
                async_save: bool = True, keep_best: int | None = None, verbose: int = 1):
     if not isinstance(directory, (str, os.PathLike)) or not os.fspath(directory):
       raise TypeError(f"directory must be a non-empty path; got {directory!r}")

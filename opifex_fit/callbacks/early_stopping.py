@@ -29,8 +29,8 @@ class EarlyStopping(MonitorCallback):
 
   Args:
     monitor: the logged name to watch (checked against the logs at fit start).
-    min_delta: the smallest change that counts as an improvement.
     patience: checks without improvement before stopping.
+    min_delta: the smallest change that counts as an improvement.
     mode: "min", "max" or "auto" (from the name).
     baseline: a value to beat; until it is beaten, ``wait`` keeps growing.
     restore_best_weights: restore the best check's weights at fit end.
@@ -45,9 +45,10 @@ class EarlyStopping(MonitorCallback):
 
   order = ORDER_EARLY_STOPPING
 
-  def __init__(self, monitor: str = "val_loss", min_delta: float = 0.0, patience: int = 0,
-               verbose: int = 0, mode: str = "auto", baseline: float | None = None,
-               restore_best_weights: bool = False, start_from_step: int = 0, every=None):
+  def __init__(self, monitor: str = "val_loss", patience: int = 0, min_delta: float = 0.0,
+               mode: str = "auto", baseline: float | None = None,
+               restore_best_weights: bool = False, start_from_step: int = 0, *, every=None,
+               verbose: int = 0):
     super().__init__(monitor, mode, min_delta)
     if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
       raise ValueError(f"patience must be a non-negative int; got {patience!r}")
