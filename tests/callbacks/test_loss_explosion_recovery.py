@@ -80,7 +80,7 @@ def test_persistent_divergence_stops_with_the_last_good_weights_checkpointed(tmp
   seen = {}
   guard = cb.LossExplosionRecovery(max_retries=2, snapshot_every=20, verbose=0)
   learner = make_learner()
-  with pytest.warns(RuntimeWarning, match="diverged 3 times in a row.*step 80"):
+  with pytest.warns(RuntimeWarning, match="diverged 3 times without a good stretch.*step 80"):
     learner.fit(sine_data(), steps=400, batch_size=32, verbose=0, callbacks=[
         guard, At(range(100, 400), poison),
         At({80}, lambda l: seen.setdefault("good", params_of(l)), order=-200),
