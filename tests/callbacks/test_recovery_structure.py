@@ -7,14 +7,14 @@ import jax.numpy as jnp
 import optax
 import pytest
 from flax import nnx
+from support import make_learner, sine_data
 
 import opifex_fit as of
 from opifex_fit import callbacks as cb
 from opifex_fit.state import scalar
-from support import make_learner, sine_data
 
 sys.path.insert(0, os.path.dirname(__file__))
-from residual_support import planted_learner  # noqa: E402
+from residual_support import planted_learner
 
 
 class At(cb.Callback):
