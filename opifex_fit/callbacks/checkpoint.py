@@ -9,6 +9,8 @@ On-disk layout (one Orbax ``CheckpointManager`` directory; plain Orbax reads it)
   directory/<step>/callbacks/  JSON: {"EarlyStopping_0": {...}, ...} (class
                                name + index among callbacks of that class)
   directory/<step>/history/    JSON: History.state_dict()
+  directory/<step>/device_<key>/  PyTree: a callback's ``device_state()``
+                               (EarlyStopping_0: the best weights), if any
   directory/<step>/metadata/   JSON: versions, model/problem summary, and the
                                shape/dtype of every state array
 
@@ -130,11 +132,14 @@ class Checkpoint(Callback):
     self._ready = True
 
   def is_due(self, step: int) -> bool:
-    # Also due on a pending signal and at the last boundary, so the final
-    # checkpoint is written before other callbacks' on_fit_end change the state.
-    target = getattr(self._learner, "target_step", None)
+    # Also due on a pending signal and at the last boundary (the target step, or
+    # an early stop), so the final checkpoint is the training state a resumed
+    # fit continues from, written before other callbacks' on_fit_end change it
+    # (EarlyStopping restoring its best weights).
+    learner = self._learner
+    target = getattr(learner, "target_step", None)
     return super().is_due(step) or self._guard.requested or \
-        (target is not None and step >= target)
+        (target is not None and step >= target) or bool(getattr(learner, "stop_training", False))
 
   def on_step_end(self, learner):
     self._track(learner)
@@ -202,11 +207,14 @@ class Checkpoint(Callback):
     value = self._last_value
     metrics = {self.monitor: value} if value is not None and value == value \
         and abs(value) != float("inf") else None
+    device = _device_states(learner)
+    metadata = dict(self._metadata(learner, logical), device_states=sorted(device))
     self._manager.save(step, metrics=metrics, args=ocp.args.Composite(
         state=ocp.args.StandardSave(state),
         callbacks=ocp.args.JsonSave(self._callback_states(learner)),
         history=ocp.args.JsonSave(learner.history.state_dict()),
-        metadata=ocp.args.JsonSave(self._metadata(learner, logical))))
+        metadata=ocp.args.JsonSave(metadata),
+        **{f"device_{k}": ocp.args.StandardSave(v) for k, v in device.items()}))
     self._latest = step
 
   def _callback_states(self, learner) -> dict:
@@ -270,6 +278,7 @@ class Checkpoint(Callback):
     # Callbacks ordered after this one run on_fit_begin after the restore:
     # they must not reset persistent state there.
     self._load_callback_states(learner, step, early=False)
+    self._load_device_states(learner, step, metadata)
     self.restored_step = step
     if self.verbose:
       print(f"Checkpoint: resumed from step {step} in {self.directory}")
@@ -279,6 +288,19 @@ class Checkpoint(Callback):
     for key, c in _keyed(learner.callbacks).items():
       if key in saved and getattr(c, "changes_structure", False) == early:
         c.load_state_dict(saved[key])
+
+  def _load_device_states(self, learner, step, metadata) -> None:
+    """Each callback's saved ``device_state``, read into its ``device_state_like``."""
+    saved, likes, items = set(metadata.get("device_states", ())), {}, {}
+    callbacks = _keyed(learner.callbacks)
+    for key, c in callbacks.items():
+      like = c.device_state_like(learner)
+      if key in saved and like is not None:
+        target = jax.tree.map(ocp.utils.to_shape_dtype_struct, saving.to_disk(like))
+        likes[key], items[f"device_{key}"] = like, ocp.args.StandardRestore(target)
+    restored = self._read(step, **items) if items else {}
+    for key, like in likes.items():
+      callbacks[key].load_device_state(saving.from_disk(restored[f"device_{key}"], like))
 
   def __repr__(self):
     return f"Checkpoint({self.directory!r}, every={self.every}, max_to_keep={self.max_to_keep})"
@@ -293,6 +315,16 @@ def _restore_target(learner, metadata):
       not saving.differences(saved, saving.structure(learner.state.data)):
     return learner.state
   return logical
+
+
+def _device_states(learner) -> dict:
+  """``{key: tree}``: copies (they are written in the background) as stored."""
+  out = {}
+  for key, c in _keyed(learner.callbacks).items():
+    tree = c.device_state()
+    if tree is not None:
+      out[key] = copy_tree(saving.to_disk(tree))
+  return out
 
 
 def _keyed(callbacks) -> dict:

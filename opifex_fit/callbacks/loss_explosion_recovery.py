@@ -7,7 +7,7 @@ import math
 import warnings
 
 from opifex_fit import snapshots
-from opifex_fit.callbacks.base import ORDER_GUARD, Callback, check_every
+from opifex_fit.callbacks.base import ORDER_GUARD, Callback, check_every, status_field
 from opifex_fit.state import scalar
 
 # Counters that keep moving forward through a rollback: the retry is charged to
@@ -90,10 +90,10 @@ class LossExplosionRecovery(Callback):
     self.stop_reason: str | None = None
     self._good = self._pending = self._learner = None
 
-  # The counters as attributes, read by users and tests.
-  best = property(lambda self: self.status.best)
-  retries = property(lambda self: self.status.retries)
-  rollbacks = property(lambda self: self.status.rollbacks)
+  # The fields of ``status`` as attributes.
+  best = status_field("best")
+  retries = status_field("retries")
+  rollbacks = status_field("rollbacks")
 
   def on_fit_begin(self, learner):
     self.status, self.stop_reason = RecoveryState(), None
