@@ -152,9 +152,13 @@ class LossExplosionRecovery(Callback):
   def _roll_back(self, learner, lr_scale: float | None = None):
     extra = {} if lr_scale is None else \
         {"lr_scale": scalar(lr_scale, self._good.state.lr_scale.dtype)}
-    stale = snapshots.restore(learner, self._good, keep=COUNTERS, **extra)
-    if stale:  # what was put back now has the current structure: snapshot it
-      self._good = snapshots.take(learner)._replace(step=self._good.step)
+    old = self._good
+    if snapshots.restore(learner, old, keep=COUNTERS, **extra):
+      # What was put back has the current structure: snapshot it, with the old
+      # snapshot's step and lr_scale (the lr cut is applied relative to those).
+      new = snapshots.take(learner)
+      self._good = new._replace(step=old.step,
+                                state=new.state.replace(lr_scale=old.state.lr_scale))
 
   def _give_up(self, learner, reason: str):
     self._roll_back(learner)

@@ -52,6 +52,7 @@ def test_a_rollback_after_an_optimizer_switch_keeps_the_new_optimizer(optimizer)
   learner.fit(sine_data(), steps=200, verbose=0, callbacks=[
       guard, cb.SwitchOptimizer(100, optimizer), At({100}, poison)])
   assert guard.rollbacks == 1 and learner.step == 200 and not learner.stop_training
+  assert learner.lr_scale == 0.5
   # The optimizer state is the new optimizer's, never Adam's from before the switch.
   fresh = learner.optimizer.init(learner.state.params)
   assert same_structure(learner.state.opt_state, fresh)
