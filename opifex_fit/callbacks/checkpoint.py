@@ -23,7 +23,6 @@ On-disk layout (one Orbax ``CheckpointManager`` directory; plain Orbax reads it)
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 
@@ -31,6 +30,7 @@ import jax
 import orbax.checkpoint as ocp
 
 from opifex_fit import saving, sharding
+from opifex_fit.callbacks import _callback_states as states
 from opifex_fit.callbacks.base import ORDER_CHECKPOINT, Callback, check_every
 from opifex_fit.callbacks.preemption import PreemptionGuard
 from opifex_fit.state import copy_tree
@@ -110,7 +110,7 @@ class Checkpoint(Callback):
     self._learner, self._ready, self._failed = learner, False, False
     self.preempted, self.restored_step, self._last_value = False, None, None
     self._model_name = type(learner.model).__name__
-    self._callback_states(learner)  # a non-JSON state_dict fails now, not at the first save
+    states.json_states(learner.callbacks)  # a non-JSON state_dict fails now, not at the first save
     self._manager = self._open()
     self._latest = self._manager.latest_step()
     if self._latest is not None:
@@ -207,27 +207,15 @@ class Checkpoint(Callback):
     value = self._last_value
     metrics = {self.monitor: value} if value is not None and value == value \
         and abs(value) != float("inf") else None
-    device = _device_states(learner)
-    metadata = dict(self._metadata(learner, logical), device_states=sorted(device))
+    device = states.device_save_args(learner.callbacks)
+    metadata = dict(self._metadata(learner, logical), device_states=states.saved_keys(device))
     self._manager.save(step, metrics=metrics, args=ocp.args.Composite(
         state=ocp.args.StandardSave(state),
-        callbacks=ocp.args.JsonSave(self._callback_states(learner)),
+        callbacks=ocp.args.JsonSave(states.json_states(learner.callbacks)),
         history=ocp.args.JsonSave(learner.history.state_dict()),
         metadata=ocp.args.JsonSave(metadata),
-        **{f"device_{k}": ocp.args.StandardSave(v) for k, v in device.items()}))
+        **device))
     self._latest = step
-
-  def _callback_states(self, learner) -> dict:
-    out = {}
-    for key, c in _keyed(learner.callbacks).items():
-      state = c.state_dict()
-      try:
-        json.dumps(state)
-      except (TypeError, ValueError) as e:
-        raise TypeError(f"{type(c).__name__}.state_dict() must return JSON-able values "
-                        f"(numbers, strings, lists, dicts); got {state!r}: {e}") from e
-      out[key] = state
-    return out
 
   def _metadata(self, learner, s) -> dict:
     import flax
@@ -278,29 +266,18 @@ class Checkpoint(Callback):
     # Callbacks ordered after this one run on_fit_begin after the restore:
     # they must not reset persistent state there.
     self._load_callback_states(learner, step, early=False)
-    self._load_device_states(learner, step, metadata)
+    likes, args = states.device_restore_args(learner, set(metadata.get("device_states", ())))
+    if args:
+      states.load_device_states(learner, likes, self._read(step, **args))
     self.restored_step = step
     if self.verbose:
       print(f"Checkpoint: resumed from step {step} in {self.directory}")
 
   def _load_callback_states(self, learner, step, *, early: bool) -> None:
     saved = self._read(step, callbacks=ocp.args.JsonRestore())["callbacks"] or {}
-    for key, c in _keyed(learner.callbacks).items():
+    for key, c in states.keyed(learner.callbacks).items():
       if key in saved and getattr(c, "changes_structure", False) == early:
         c.load_state_dict(saved[key])
-
-  def _load_device_states(self, learner, step, metadata) -> None:
-    """Each callback's saved ``device_state``, read into its ``device_state_like``."""
-    saved, likes, items = set(metadata.get("device_states", ())), {}, {}
-    callbacks = _keyed(learner.callbacks)
-    for key, c in callbacks.items():
-      like = c.device_state_like(learner)
-      if key in saved and like is not None:
-        target = jax.tree.map(ocp.utils.to_shape_dtype_struct, saving.to_disk(like))
-        likes[key], items[f"device_{key}"] = like, ocp.args.StandardRestore(target)
-    restored = self._read(step, **items) if items else {}
-    for key, like in likes.items():
-      callbacks[key].load_device_state(saving.from_disk(restored[f"device_{key}"], like))
 
   def __repr__(self):
     return f"Checkpoint({self.directory!r}, every={self.every}, max_to_keep={self.max_to_keep})"
@@ -315,24 +292,3 @@ def _restore_target(learner, metadata):
       not saving.differences(saved, saving.structure(learner.state.data)):
     return learner.state
   return logical
-
-
-def _device_states(learner) -> dict:
-  """``{key: tree}``: copies (they are written in the background) as stored."""
-  out = {}
-  for key, c in _keyed(learner.callbacks).items():
-    tree = c.device_state()
-    if tree is not None:
-      out[key] = copy_tree(saving.to_disk(tree))
-  return out
-
-
-def _keyed(callbacks) -> dict:
-  """``{"EarlyStopping_0": callback, ...}``: the class name and the index among
-  callbacks of that class (stable when other callbacks come or go)."""
-  seen, out = {}, {}
-  for c in callbacks:
-    name = type(c).__name__
-    out[f"{name}_{seen.get(name, 0)}"] = c
-    seen[name] = seen.get(name, 0) + 1
-  return out
