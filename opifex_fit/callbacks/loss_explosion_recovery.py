@@ -49,9 +49,10 @@ class LossExplosionRecovery(Callback):
   Snapshots know their structure (``opifex_fit.snapshots``). When the state's
   structure changed since the good snapshot (an optimizer switch, a new loss
   term, resized data: e.g. SwitchOptimizer, Conservation's penalty, RARD's
-  buffer), a good check re-takes the snapshot at once; a bad one restores only
-  the fields that still match (another optimizer starts from its fresh state)
-  and then re-takes it. A mismatched snapshot is never put back.
+  buffer), a good check re-takes the snapshot at once (and the best loss
+  starts over from its loss); a bad one restores only the fields that still
+  match (another optimizer starts from its fresh state) and then re-takes it.
+  A mismatched snapshot is never put back whole.
 
   It runs first (order -100) so every other callback sees the repaired state.
   Cost: one state copy per check (two are held), no extra host sync.
@@ -129,12 +130,12 @@ class LossExplosionRecovery(Callback):
 
   def _good_check(self, learner, loss: float):
     status = self.status
-    status.best = loss if status.best is None else min(status.best, loss)
     if snapshots.stale_fields(self._good, learner):
-      # The structure changed (optimizer, loss terms, data): start over from here.
-      self._good, self._pending = snapshots.take(learner), None
-      status.retries = 0
+      # The structure changed (optimizer, loss terms, data): start over from
+      # here, and judge against losses of the new structure only.
+      self._good, self._pending, status.best = snapshots.take(learner), None, loss
       return
+    status.best = loss if status.best is None else min(status.best, loss)
     if self._pending is not None:  # its weights just produced a good loss
       self._good, status.retries = self._pending, 0
     self._pending = snapshots.take(learner)
