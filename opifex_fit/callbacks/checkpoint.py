@@ -53,6 +53,12 @@ class Checkpoint(Callback):
   minibatch shuffling included): ``fit(steps=N)`` ends at global step N. A
   directory holding another model or optimizer is refused before training.
 
+  The last checkpoint of a fit is written at its last chunk boundary (the
+  target step, an early stop, a signal), before any ``on_fit_end``: it holds
+  the training state a resumed fit continues from, never weights that a
+  callback puts back at the end (EarlyStopping's best weights are stored
+  beside it as that callback's device state, and come back on a resume).
+
   On SIGTERM or Ctrl-C the current chunk finishes, a checkpoint is written and
   the fit returns (``checkpoint.preempted`` is then True); run the same script
   again to continue. A run killed outright loses only the steps since the last
