@@ -91,6 +91,12 @@ def _process(learner, b: Boundary, validate, stopping_check) -> None:
       c.on_validation_end(learner)
   for c in b.epoch_cbs:
     c.on_epoch_end(learner)
+  if learner.stop_training:
+    # The fit ends at this boundary: callbacks due only now that the stop is
+    # known (Checkpoint's final save) run before on_fit_end changes the state.
+    for c in learner.callbacks:
+      if c not in b.step_cbs and overrides(c, "on_step_end") and c.is_due(b.step):
+        c.on_step_end(learner)
   if stopping_check():
     for c in b.begin_cbs:
       c.on_epoch_begin(learner)

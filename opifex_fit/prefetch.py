@@ -3,8 +3,14 @@
 ``Prefetcher`` runs a producer (an iterator of ``(n_steps, stacked host
 batches)``) on a daemon thread, transfers each chunk with ``jax.device_put``
 and keeps up to ``depth`` of them queued. The consumer (the fit loop) takes
-them in order; an exception in the producer is re-raised in the consumer, and
-``close`` stops the thread without waiting for the producer to finish.
+them in order; an exception in the producer is re-raised in the consumer.
+
+Read-ahead bound: the producer takes a queue slot *before* it reads a chunk,
+so at most ``depth`` chunks (``depth * K`` batches) have been read from the
+source and not yet handed to the loop, whatever the speed of either side.
+``close`` stops the producer and waits for it (a read in progress finishes;
+no read starts after the stop), so no two threads ever read one iterator; the
+chunks read but never trained on go back through ``give_back`` in order.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from jax.sharding import NamedSharding, PartitionSpec as P
 
 from opifex_fit import data as data_lib
 
-_POLL = 0.05  # seconds between checks of the stop flag while the queue is full
+_POLL = 0.05  # seconds between checks of the stop flag while waiting for a slot
 
 
 class _Failed:
@@ -32,51 +38,67 @@ class Prefetcher:
   Args:
     chunks: iterator of ``(n_steps, host tree with leading axes (K, B))``.
     put: host tree -> device tree (``jax.device_put`` with the shardings).
-    depth: chunks queued on the device ahead of the one the loop takes.
+    depth: chunks read and queued ahead of the one the loop takes (the bound).
+    give_back: called by ``close`` with the host trees of the chunks read but
+      not taken, oldest first (None: they are dropped).
   """
 
-  def __init__(self, chunks, put, depth: int):
-    self._chunks, self._put = chunks, put
-    self._queue: queue.Queue = queue.Queue(maxsize=depth)
+  def __init__(self, chunks, put, depth: int, give_back=None):
+    self._chunks, self._put, self._give_back = chunks, put, give_back
+    self._queue: queue.Queue = queue.Queue()
+    self._slots = threading.Semaphore(depth)
     self._stop = threading.Event()
+    self._unqueued: list = []  # a chunk read after the stop (kept to give back)
     self._thread = threading.Thread(target=self._run, name="opifex-fit-prefetch", daemon=True)
     self._thread.start()
 
-  def _offer(self, item) -> bool:
+  def _slot(self) -> bool:
     while not self._stop.is_set():
-      try:
-        self._queue.put(item, timeout=_POLL)
+      if self._slots.acquire(timeout=_POLL):
         return True
-      except queue.Full:
-        continue
     return False
 
   def _run(self):
     try:
-      for n_steps, host in self._chunks:
-        if not self._offer((n_steps, self._put(host))):
+      while self._slot():
+        item = next(self._chunks, None)
+        if item is None:
           return
+        n_steps, host = item
+        if self._stop.is_set():
+          self._unqueued.append(host)
+          return
+        keep = host if self._give_back is not None else None
+        self._queue.put((n_steps, self._put(host), keep))
     except BaseException as e:  # noqa: BLE001 - handed to the consumer
-      self._offer(_Failed(e))
+      self._queue.put(_Failed(e))
 
   def get(self, n_steps: int):
     """The next chunk's batches (blocks until the producer has them)."""
     item = self._queue.get()
     if isinstance(item, _Failed):
       raise item.error
-    got, batches = item
+    self._slots.release()  # the producer may read one more chunk
+    got, batches, _ = item
     if got != n_steps:  # the producer follows the loop's own chunk plan
       raise RuntimeError(f"prefetcher out of step: chunk of {got} steps, loop wants {n_steps}")
     return batches
 
   def close(self):
+    """Stops the producer, waits for it, frees the queue, gives back what was read."""
     self._stop.set()
-    while True:  # frees the queued device buffers and unblocks the producer
+    self._thread.join()  # it waits for nothing but a read in progress
+    left = []
+    while True:
       try:
-        self._queue.get_nowait()
+        item = self._queue.get_nowait()
       except queue.Empty:
         break
-    self._thread.join(timeout=10)
+      if not isinstance(item, _Failed) and item[2] is not None:
+        left.append(item[2])
+    left += self._unqueued
+    if self._give_back is not None and left:
+      self._give_back(left)
 
 
 def chunk_plan(step: int, chunk: int, target: int):

@@ -24,11 +24,19 @@ cadence rules and is capped so that one chunk of batches stays under
 During such a fit ``learner.data`` is None (the data is not on the device);
 callbacks that rewrite the training data (RAD, RARD) need arrays.
 
+Read-ahead: at most ``prefetch`` chunks (``prefetch * K`` batches) are read
+from the source ahead of the chunk the device trains on (``opifex_fit.
+prefetch``). When a fit stops early, the batches read but not trained on go
+back into the ``Batches`` object, so a later ``fit`` on the same ``Batches``
+starts with the first untrained batch; an iterator passed to ``fit`` directly
+is wrapped anew by every fit and loses them (wrap it in ``of.Batches`` once).
+
 Resuming: a ``HostDataset``'s order is a function of its seed and the
 checkpointed step and batch position, so a resumed fit sees exactly the
 minibatches of an uninterrupted one. A ``Batches`` iterable continues from
-wherever its iterator is, as in Keras; restore it yourself for an exact resume
-(e.g. Grain's checkpointable iterators).
+wherever its iterator is (less what was given back, see above), as in Keras;
+restore it yourself for an exact resume (e.g. Grain's checkpointable
+iterators).
 
 Example:
   >>> import numpy as np, optax
@@ -188,6 +196,14 @@ class Batches:
       self._peeked.append(self._next())
     return self._peeked[-1]
 
+  def give_back(self, chunks) -> None:
+    """Puts chunks read but never trained on (stacked ``(K, ...)`` host trees,
+    oldest first) back in front of the iterator, batch by batch."""
+    for stacked in reversed(chunks):
+      k = len(jax.tree.leaves(stacked)[0])
+      for i in reversed(range(k)):
+        self._peeked.append(jax.tree.map(lambda a, i=i: a[i], stacked))
+
   def chunks(self, plan, *, like):
     index = 0
     for n_steps in plan:
@@ -278,4 +294,5 @@ def feed(learner, stream, like, *, batch_size, spe, plan, pos):
   else:
     def put(host):
       return placement.place(host, jax.tree.map(lambda a: stacked_sharding(placement, a), host))
-  return Prefetcher(chunks, put, stream.prefetch)
+  give_back = stream.give_back if isinstance(stream, Batches) else None
+  return Prefetcher(chunks, put, stream.prefetch, give_back)

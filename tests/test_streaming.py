@@ -8,6 +8,7 @@ the producer runs ahead of the device; bad batches are refused by name.
 import os
 import subprocess
 import sys
+import threading
 import time
 
 import jax
@@ -19,6 +20,7 @@ from flax import nnx
 
 import opifex_fit as of
 from opifex_fit import callbacks as cb
+from opifex_fit.prefetch import Prefetcher
 from support import make_learner, sine_data
 
 N, B = 100, 25  # four minibatches per epoch
@@ -127,8 +129,62 @@ def test_the_producer_runs_ahead_of_the_device():
   learner = make_learner()
   learner.fit(of.Batches(source(), prefetch=2), steps=80, verbose=0, steps_per_execution=10,
               callbacks=[of.callbacks.LambdaCallback(on_step_end=at_first_boundary, every=10)])
-  # Chunk 1 trained, chunks 2 and 3 queued, chunk 4 gathered and waiting.
-  assert seen["pulled"] >= 40
+  # Chunk 1 trained, chunks 2 and 3 read and queued; no more (the read-ahead bound).
+  assert seen["pulled"] == 30
+
+
+def counted_batches(pulled, n=200):
+  """Batch i has x filled with i; ``pulled`` records every batch read."""
+  for i in range(n):
+    pulled.append(i)
+    yield np.full((B, 1), i, np.float32), np.zeros((B, 1), np.float32)
+
+
+def test_an_early_stop_reads_at_most_the_bound_and_gives_the_rest_back():
+  # Issue 12, L3: batches read ahead and never trained on were lost.
+  pulled, learner = [], make_learner()
+  stream = of.Batches(counted_batches(pulled), prefetch=2)
+  stop = of.callbacks.LambdaCallback(
+      on_step_end=lambda l: setattr(l, "stop_training", l.step == 20), every=10)
+  learner.fit(stream, steps=200, verbose=0, steps_per_execution=10, callbacks=[stop])
+  assert learner.step == 20
+  assert len(pulled) <= 20 + 2 * 10  # at most prefetch chunks ahead
+  assert stream.first()[0][0, 0] == 20  # the first untrained batch is next
+  learner.fit(stream, steps=10, verbose=0, steps_per_execution=10)
+  assert stream.first()[0][0, 0] == 30 and len(pulled) == 40  # served from what came back
+
+
+def blocked_source(reads, release, reading):
+  for i in range(10):
+    reads.append(i)
+    if i == 1:
+      reading.set()
+      release.wait()
+    yield 1, np.zeros(1)
+
+
+def test_close_waits_for_a_read_in_progress_and_no_read_follows():
+  reads, release, reading = [], threading.Event(), threading.Event()
+  prefetcher = Prefetcher(blocked_source(reads, release, reading), lambda h: h, depth=5)
+  assert reading.wait(10)
+  closer = threading.Thread(target=prefetcher.close)
+  closer.start()
+  closer.join(0.3)
+  assert closer.is_alive()  # close does not return while the producer reads
+  release.set()
+  closer.join(10)
+  assert not closer.is_alive() and reads == [0, 1]
+  assert not [t for t in threading.enumerate() if t.name == "opifex-fit-prefetch"]
+
+
+@pytest.mark.slow
+def test_a_read_longer_than_any_timeout_never_leaves_two_readers():
+  reads, release, reading = [], threading.Event(), threading.Event()
+  prefetcher = Prefetcher(blocked_source(reads, release, reading), lambda h: h, depth=5)
+  assert reading.wait(10)
+  threading.Timer(12.0, release.set).start()  # longer than the old 10 s join timeout
+  prefetcher.close()
+  assert not [t for t in threading.enumerate() if t.name == "opifex-fit-prefetch"]
 
 
 def test_evaluate_and_predict_work_from_host_memory():
@@ -222,7 +278,6 @@ def test_host_dataset_passes_shared_inputs_whole():
 
 
 def test_memory_mapped_arrays_train_and_no_thread_outlives_a_fit(tmp_path):
-  import threading
   x, y = sine_data(N)
   np.save(tmp_path / "x.npy", x)
   np.save(tmp_path / "y.npy", y)

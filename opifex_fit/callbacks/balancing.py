@@ -67,6 +67,14 @@ def count_trace(learner, name: str) -> None:
   learner.trace_counts[name] = learner.trace_counts.get(name, 0) + 1
 
 
+def term_losses(graphdef, loss_terms_fn, names):
+  """``fn(params, rest, data) -> losses (T,)``, the unweighted terms, traceable."""
+  def fn(params, rest, data):
+    terms = loss_terms_fn(nnx.merge(graphdef, params, rest), data)
+    return jnp.stack([jnp.asarray(terms[n], jnp.float32) for n in names])
+  return fn
+
+
 def term_jacobian(graphdef, loss_terms_fn, names, select: tuple[int, ...] | None = None):
   """``fn(params, rest, data) -> (losses (T,), grads)``, traceable.
 

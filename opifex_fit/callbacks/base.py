@@ -77,6 +77,21 @@ class Callback:
   def load_state_dict(self, state: dict[str, Any]) -> None:
     """Restores what ``state_dict`` returned."""
 
+  # Device arrays that belong in checkpoints too (EarlyStopping's best weights):
+  # Checkpoint writes ``device_state()`` next to the TrainState (Orbax) and, on
+  # a resume, reads it into the structure of ``device_state_like(learner)``
+  # and hands it to ``load_device_state`` (after ``load_state_dict``).
+  def device_state(self) -> Any:
+    """A pytree of arrays to checkpoint, or None (nothing to save now)."""
+    return None
+
+  def device_state_like(self, learner) -> Any:
+    """The structure ``device_state`` has in this fit, or None (never has one)."""
+    return None
+
+  def load_device_state(self, tree) -> None:
+    """Restores what ``device_state`` returned."""
+
   def is_due(self, step: int) -> bool:
     return self.every is None or step % self.every == 0
 
@@ -92,6 +107,13 @@ def check_every(value, name: str = "every", allow_none: bool = True) -> int | No
     raise ValueError(f"{name} must be a positive int number of steps"
                      f"{' or None' if allow_none else ''}; got {value!r}")
   return value
+
+
+def status_field(name: str) -> property:
+  """An attribute that reads and writes ``self.status.<name>`` (a callback
+  whose state is one dataclass ``status`` keeps its fields as attributes)."""
+  return property(lambda self: getattr(self.status, name),
+                  lambda self, value: setattr(self.status, name, value))
 
 
 def sort_callbacks(callbacks) -> list[Callback]:

@@ -9,6 +9,8 @@ On-disk layout (one Orbax ``CheckpointManager`` directory; plain Orbax reads it)
   directory/<step>/callbacks/  JSON: {"EarlyStopping_0": {...}, ...} (class
                                name + index among callbacks of that class)
   directory/<step>/history/    JSON: History.state_dict()
+  directory/<step>/device_<key>/  PyTree: a callback's ``device_state()``
+                               (EarlyStopping_0: the best weights), if any
   directory/<step>/metadata/   JSON: versions, model/problem summary, and the
                                shape/dtype of every state array
 
@@ -21,7 +23,6 @@ On-disk layout (one Orbax ``CheckpointManager`` directory; plain Orbax reads it)
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 
@@ -29,6 +30,7 @@ import jax
 import orbax.checkpoint as ocp
 
 from opifex_fit import saving, sharding
+from opifex_fit.callbacks import _callback_states as states
 from opifex_fit.callbacks.base import ORDER_CHECKPOINT, Callback, check_every
 from opifex_fit.callbacks.preemption import PreemptionGuard
 from opifex_fit.state import copy_tree
@@ -51,6 +53,12 @@ class Checkpoint(Callback):
   minibatch shuffling included): ``fit(steps=N)`` ends at global step N. A
   directory holding another model or optimizer is refused before training.
 
+  The last checkpoint of a fit is written at its last chunk boundary (the
+  target step, an early stop, a signal), before any ``on_fit_end``: it holds
+  the training state a resumed fit continues from, never weights that a
+  callback puts back at the end (EarlyStopping's best weights are stored
+  beside it as that callback's device state, and come back on a resume).
+
   On SIGTERM or Ctrl-C the current chunk finishes, a checkpoint is written and
   the fit returns (``checkpoint.preempted`` is then True); run the same script
   again to continue. A run killed outright loses only the steps since the last
@@ -67,8 +75,8 @@ class Checkpoint(Callback):
     every: save every this many optimizer steps (and at the end of the fit).
     max_to_keep: how many latest checkpoints to keep (None: all).
     monitor: a logged name; checkpoints best by it are kept too.
-    mode: "min" or "max": which ``monitor`` values are better.
     resume: continue from the latest checkpoint in ``directory``.
+    mode: "min" or "max": which ``monitor`` values are better.
     async_save: write in the background; ``on_fit_end`` waits for it.
     keep_best: how many best-by-``monitor`` checkpoints to keep (default
       ``max_to_keep``).
@@ -78,7 +86,7 @@ class Checkpoint(Callback):
   order = ORDER_CHECKPOINT
 
   def __init__(self, directory, every: int = 1000, max_to_keep: int | None = 3,
-               monitor: str | None = None, mode: str = "min", resume: bool = True,
+               monitor: str | None = None, resume: bool = True, *, mode: str = "min",
                async_save: bool = True, keep_best: int | None = None, verbose: int = 1):
     if not isinstance(directory, (str, os.PathLike)) or not os.fspath(directory):
       raise TypeError(f"directory must be a non-empty path; got {directory!r}")
@@ -108,7 +116,7 @@ class Checkpoint(Callback):
     self._learner, self._ready, self._failed = learner, False, False
     self.preempted, self.restored_step, self._last_value = False, None, None
     self._model_name = type(learner.model).__name__
-    self._callback_states(learner)  # a non-JSON state_dict fails now, not at the first save
+    states.json_states(learner.callbacks)  # a non-JSON state_dict fails now, not at the first save
     self._manager = self._open()
     self._latest = self._manager.latest_step()
     if self._latest is not None:
@@ -130,11 +138,14 @@ class Checkpoint(Callback):
     self._ready = True
 
   def is_due(self, step: int) -> bool:
-    # Also due on a pending signal and at the last boundary, so the final
-    # checkpoint is written before other callbacks' on_fit_end change the state.
-    target = getattr(self._learner, "target_step", None)
+    # Also due on a pending signal and at the last boundary (the target step, or
+    # an early stop), so the final checkpoint is the training state a resumed
+    # fit continues from, written before other callbacks' on_fit_end change it
+    # (EarlyStopping restoring its best weights).
+    learner = self._learner
+    target = getattr(learner, "target_step", None)
     return super().is_due(step) or self._guard.requested or \
-        (target is not None and step >= target)
+        (target is not None and step >= target) or bool(getattr(learner, "stop_training", False))
 
   def on_step_end(self, learner):
     self._track(learner)
@@ -202,24 +213,15 @@ class Checkpoint(Callback):
     value = self._last_value
     metrics = {self.monitor: value} if value is not None and value == value \
         and abs(value) != float("inf") else None
+    device = states.device_save_args(learner.callbacks)
+    metadata = dict(self._metadata(learner, logical), device_states=states.saved_keys(device))
     self._manager.save(step, metrics=metrics, args=ocp.args.Composite(
         state=ocp.args.StandardSave(state),
-        callbacks=ocp.args.JsonSave(self._callback_states(learner)),
+        callbacks=ocp.args.JsonSave(states.json_states(learner.callbacks)),
         history=ocp.args.JsonSave(learner.history.state_dict()),
-        metadata=ocp.args.JsonSave(self._metadata(learner, logical))))
+        metadata=ocp.args.JsonSave(metadata),
+        **device))
     self._latest = step
-
-  def _callback_states(self, learner) -> dict:
-    out = {}
-    for key, c in _keyed(learner.callbacks).items():
-      state = c.state_dict()
-      try:
-        json.dumps(state)
-      except (TypeError, ValueError) as e:
-        raise TypeError(f"{type(c).__name__}.state_dict() must return JSON-able values "
-                        f"(numbers, strings, lists, dicts); got {state!r}: {e}") from e
-      out[key] = state
-    return out
 
   def _metadata(self, learner, s) -> dict:
     import flax
@@ -270,13 +272,16 @@ class Checkpoint(Callback):
     # Callbacks ordered after this one run on_fit_begin after the restore:
     # they must not reset persistent state there.
     self._load_callback_states(learner, step, early=False)
+    likes, args = states.device_restore_args(learner, set(metadata.get("device_states", ())))
+    if args:
+      states.load_device_states(learner, likes, self._read(step, **args))
     self.restored_step = step
     if self.verbose:
       print(f"Checkpoint: resumed from step {step} in {self.directory}")
 
   def _load_callback_states(self, learner, step, *, early: bool) -> None:
     saved = self._read(step, callbacks=ocp.args.JsonRestore())["callbacks"] or {}
-    for key, c in _keyed(learner.callbacks).items():
+    for key, c in states.keyed(learner.callbacks).items():
       if key in saved and getattr(c, "changes_structure", False) == early:
         c.load_state_dict(saved[key])
 
@@ -293,14 +298,3 @@ def _restore_target(learner, metadata):
       not saving.differences(saved, saving.structure(learner.state.data)):
     return learner.state
   return logical
-
-
-def _keyed(callbacks) -> dict:
-  """``{"EarlyStopping_0": callback, ...}``: the class name and the index among
-  callbacks of that class (stable when other callbacks come or go)."""
-  seen, out = {}, {}
-  for c in callbacks:
-    name = type(c).__name__
-    out[f"{name}_{seen.get(name, 0)}"] = c
-    seen[name] = seen.get(name, 0) + 1
-  return out

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
-from opifex_fit.callbacks.base import ORDER_EARLY_STOPPING, check_every
+from opifex_fit.callbacks.base import ORDER_EARLY_STOPPING, check_every, status_field
 from opifex_fit.callbacks.monitor import MonitorCallback
 from opifex_fit.state import copy_tree
+
+
+@dataclasses.dataclass
+class StoppingState:
+  """The host part of EarlyStopping's state: what ``state_dict`` holds."""
+
+  wait: int = 0
+  checks: int = 0
+  best: float | None = None
+  best_step: int = 0
+  stopped_step: int = 0
 
 
 class EarlyStopping(MonitorCallback):
@@ -29,8 +41,8 @@ class EarlyStopping(MonitorCallback):
 
   Args:
     monitor: the logged name to watch (checked against the logs at fit start).
-    min_delta: the smallest change that counts as an improvement.
     patience: checks without improvement before stopping.
+    min_delta: the smallest change that counts as an improvement.
     mode: "min", "max" or "auto" (from the name).
     baseline: a value to beat; until it is beaten, ``wait`` keeps growing.
     restore_best_weights: restore the best check's weights at fit end.
@@ -38,16 +50,26 @@ class EarlyStopping(MonitorCallback):
     every: check every this many steps instead of at validation/epoch ends.
     verbose: print a line when stopping and restoring.
 
-  ``state_dict`` keeps ``wait``, ``best`` and the step counters, so they survive
-  a checkpoint resume; the best weights themselves live on the device and are
-  re-captured after a resume at the next improvement.
+  State: ``status`` (a ``StoppingState``: ``wait``, ``checks``, ``best``,
+  ``best_step``, ``stopped_step``) is what ``state_dict`` returns; the best
+  weights are ``device_state()`` (arrays), which ``Checkpoint`` writes next to
+  the TrainState, so a resumed fit restores exactly the weights an
+  uninterrupted one would.
+
+  Checkpoints and the end of the fit: the weights go back at ``on_fit_end``,
+  after the final checkpoint was written (Checkpoint saves at the last chunk
+  boundary, also after an early stop). The final checkpoint thus holds the
+  training state of the last step, from which a resumed fit continues, plus
+  the best weights in this callback's device state; ``learner.model`` after
+  ``fit`` holds the best weights (Keras).
   """
 
   order = ORDER_EARLY_STOPPING
 
-  def __init__(self, monitor: str = "val_loss", min_delta: float = 0.0, patience: int = 0,
-               verbose: int = 0, mode: str = "auto", baseline: float | None = None,
-               restore_best_weights: bool = False, start_from_step: int = 0, every=None):
+  def __init__(self, monitor: str = "val_loss", patience: int = 0, min_delta: float = 0.0,
+               mode: str = "auto", baseline: float | None = None,
+               restore_best_weights: bool = False, start_from_step: int = 0, *, every=None,
+               verbose: int = 0):
     super().__init__(monitor, mode, min_delta)
     if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
       raise ValueError(f"patience must be a non-negative int; got {patience!r}")
@@ -61,52 +83,68 @@ class EarlyStopping(MonitorCallback):
     self.every = check_every(every)
     self._reset()
 
+  # The fields of ``status`` as attributes.
+  wait = status_field("wait")
+  checks = status_field("checks")
+  best = status_field("best")
+  best_step = status_field("best_step")
+  stopped_step = status_field("stopped_step")
+
   def _reset(self):
-    self.wait, self.checks, self.best, self.best_step, self.stopped_step = 0, 0, None, 0, 0
-    self.best_weights = None
+    self.status, self.best_weights = StoppingState(), None
 
   def on_fit_begin(self, learner):
     self._reset()
 
   def check(self, learner):
-    current = self.current(learner)
+    current, status = self.current(learner), self.status
     if current is None or learner.step < self.start_from_step:
       return
-    self.checks += 1
+    status.checks += 1
     if self.restore_best_weights and self.best_weights is None:
       self._capture(learner)  # the current weights are the best seen so far
-    self.wait += 1
-    if not math.isnan(current) and self.is_improvement(current, self.best):
-      self.best, self.best_step = current, learner.step
+    status.wait += 1
+    if not math.isnan(current) and self.is_improvement(current, status.best):
+      status.best, status.best_step = current, learner.step
       if self.restore_best_weights:
         self._capture(learner)
       if self.baseline is None or self.is_improvement(current, self.baseline):
-        self.wait = 0
+        status.wait = 0
       return
-    if self.wait >= self.patience and self.checks > 1:
-      self.stopped_step = learner.step
+    if status.wait >= self.patience and status.checks > 1:
+      status.stopped_step = learner.step
       learner.stop_training = True
       if self.verbose:
-        print(f"EarlyStopping: {self.monitor} did not improve for {self.wait} checks;"
-              f" stopping at step {learner.step} (best {self.best} at step {self.best_step})")
+        print(f"EarlyStopping: {self.monitor} did not improve for {status.wait} checks;"
+              f" stopping at step {learner.step} (best {status.best} at step {status.best_step})")
 
   def _capture(self, learner):
-    self.best_weights = copy_tree((learner.state.params, learner.state.rest))
-    self.best_step = learner.step
+    self.best_weights = copy_tree({"params": learner.state.params, "rest": learner.state.rest})
+    self.status.best_step = learner.step
 
   def on_fit_end(self, learner):
     if self.restore_best_weights and self.best_weights is not None:
-      params, rest = self.best_weights
-      learner.state = learner.state.replace(params=params, rest=rest)
+      learner.state = learner.state.replace(**copy_tree(self.best_weights))
       if self.verbose:
         print(f"EarlyStopping: restored the weights of step {self.best_step}")
-    self.best_weights = None
 
   def state_dict(self):
-    return {"wait": self.wait, "checks": self.checks, "best": self.best,
-            "best_step": self.best_step, "stopped_step": self.stopped_step}
+    return dataclasses.asdict(self.status)
 
   def load_state_dict(self, state):
-    self.wait, self.checks = int(state["wait"]), int(state["checks"])
-    self.best = None if state["best"] is None else float(state["best"])
-    self.best_step, self.stopped_step = int(state["best_step"]), int(state["stopped_step"])
+    best = state["best"]
+    self.status = StoppingState(int(state["wait"]), int(state["checks"]),
+                                None if best is None else float(best), int(state["best_step"]),
+                                int(state["stopped_step"]))
+
+  # -- device state: the best weights, saved by Checkpoint ----------------------------
+  def device_state(self):
+    return self.best_weights
+
+  def device_state_like(self, learner):
+    if not self.restore_best_weights:
+      return None
+    return {"params": learner.state.params, "rest": learner.state.rest}
+
+  def load_device_state(self, tree):
+    self.best_weights = copy_tree(tree)

@@ -33,8 +33,12 @@ class GradNorm(Callback):
 
   The target is a constant (stop-gradient), only ``W`` enters ``G``, and the
   weights are renormalised after every step, as in the paper. ``L_i(0)`` are
-  the unweighted losses at the first update; they are kept in
-  ``state_dict`` so a resumed run continues exactly. The first update starts
+  the unweighted losses of the initial weights, at t = 0 as in the paper:
+  computed at ``on_fit_begin`` of the first fit (from the state training
+  starts from) and kept in ``state_dict``, so a resumed or continued run uses
+  the same ones. The weights are updated once per ``every`` optimizer steps,
+  at chunk boundaries (not at every step inside a chunk): between two updates
+  the chunk trains with constant weights. The first update starts
   from the current weights (the problem's ``weights=``, 1.0 by default, as the
   paper's ``w_i(0) = 1``) renormalised to sum to ``T``. Terms not balanced
   keep their weight. A non-finite update leaves the weights unchanged.
@@ -101,6 +105,24 @@ class GradNorm(Callback):
     if self._initial is not None and set(self._initial) != set(self._names):
       raise ValueError(f"GradNorm: the saved initial losses are for terms {sorted(self._initial)};"
                        f" this fit balances {list(self._names)}")
+    if self._initial is None and learner.state.data is not None:
+      self._initial = self._losses_now(learner)  # L_i(0): the weights training starts from
+
+  def _losses_now(self, learner) -> dict[str, float]:
+    """The unweighted term losses of the current state on the training data."""
+    names = self._names
+    fn = bal.term_losses(learner.graphdef, learner.loss_terms_fn, names)
+    placement = sharding.placement_of(learner)
+
+    @jax.jit
+    def losses(params, rest, data):
+      bal.count_trace(learner, "gradnorm_initial")
+      if placement is not None:
+        data = placement.constrain(data)
+      return fn(params, rest, data)
+    s = learner.state
+    values = jax.device_get(losses(s.params, s.rest, s.data))
+    return {n: float(v) for n, v in zip(names, values)}
 
   def log_names(self, learner):
     names = bal.resolve_terms(learner, self.terms, "GradNorm")

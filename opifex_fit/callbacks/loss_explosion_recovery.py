@@ -2,33 +2,57 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 
-from opifex_fit.callbacks.base import ORDER_GUARD, Callback, check_every
-from opifex_fit.state import copy_tree, scalar
+from opifex_fit import snapshots
+from opifex_fit.callbacks.base import ORDER_GUARD, Callback, check_every, status_field
+from opifex_fit.state import scalar
 
 # Counters that keep moving forward through a rollback: the retry is charged to
 # the step budget, so steps, epochs, History and checkpoints stay monotonic.
 COUNTERS = ("step", "epoch", "batch_pos", "perm", "skipped")
 
 
+@dataclasses.dataclass
+class RecoveryState:
+  """What ``state_dict`` holds: the best judged loss and the counters."""
+
+  best: float | None = None
+  retries: int = 0
+  rollbacks: int = 0
+
+
 class LossExplosionRecovery(Callback):
   """Undoes a diverging stretch of training and retries it more gently.
 
   At every check (every ``snapshot_every`` steps, or every chunk boundary when
-  None) the chunk's mean ``loss`` is judged. It is bad when it is non-finite,
-  larger than ``factor`` times the best loss of this fit, or when the chunk
-  skipped non-finite updates (``learner.state.skipped`` grew). A good check
-  keeps an on-device copy of the state as a candidate snapshot; the candidate
-  becomes the *good* snapshot at the next good check (its own weights have
-  then produced a good loss, so an explosion that began on a chunk's last
-  update is never mistaken for good). A bad check rolls the whole training
-  state (weights, other model state, optimizer state, loss weights, data, RNG)
-  back to the good snapshot and sets ``lr_scale`` to the snapshot's times
-  ``lr_factor ** retries``; the step counters keep counting. After
-  ``max_retries`` bad checks in a row the fit stops with the good snapshot's
-  weights (a Checkpoint callback then writes them at fit end) and a warning.
+  None) the chunk's *unweighted* loss, the sum of its ``<term>_loss`` logs, is
+  judged, so loss weights moved by GradNorm or LRAnnealing never count as an
+  explosion. It is bad when it is non-finite, larger than ``factor`` times the
+  best of this fit, or when the chunk skipped non-finite updates. A good
+  check keeps an on-device copy of the state as a candidate snapshot; the
+  candidate is *promoted* to the good snapshot at the next good check (its own
+  weights have then produced a good loss, so an explosion that began on a
+  chunk's last update is never mistaken for good). A bad check rolls the
+  training state (weights, other model state, optimizer state, loss weights,
+  data, RNG) back to the good snapshot and sets ``lr_scale`` to the
+  snapshot's times ``lr_factor ** retries``; the step counters keep counting.
+
+  ``retries`` counts the rollbacks since the last promotion: it resets only
+  when a new snapshot is promoted, so the lr cut compounds over retries that
+  fail again (a good check right after a rollback does not reset it). Once
+  ``retries`` would exceed ``max_retries``, the fit stops with the good
+  snapshot's weights (a Checkpoint then writes them at fit end) and a warning.
+
+  Snapshots know their structure (``opifex_fit.snapshots``). When the state's
+  structure changed since the good snapshot (an optimizer switch, a new loss
+  term, resized data: e.g. SwitchOptimizer, Conservation's penalty, RARD's
+  buffer), a good check re-takes the snapshot at once (and the best loss
+  starts over from its loss); a bad one restores only the fields that still
+  match (another optimizer starts from its fresh state) and then re-takes it.
+  A mismatched snapshot is never put back whole.
 
   It runs first (order -100) so every other callback sees the repaired state.
   Cost: one state copy per check (two are held), no extra host sync.
@@ -39,8 +63,8 @@ class LossExplosionRecovery(Callback):
     ...                                  snapshot_every=100)
 
   Args:
-    factor: a loss above ``factor`` x the best loss so far is an explosion.
-    max_retries: bad checks in a row before giving up.
+    factor: an unweighted loss above ``factor`` x the best so far is an explosion.
+    max_retries: rollbacks without a promoted snapshot before giving up.
     lr_factor: ``lr_scale`` multiplier per retry, in (0, 1].
     snapshot_every: check/snapshot cadence in steps (None: every chunk).
     verbose: print a line at each rollback.
@@ -63,82 +87,109 @@ class LossExplosionRecovery(Callback):
     self.factor, self.max_retries, self.lr_factor = float(factor), max_retries, float(lr_factor)
     self.every = check_every(snapshot_every, "snapshot_every")
     self.verbose = verbose
-    self.best, self.retries, self.rollbacks = None, 0, 0
+    self.status = RecoveryState()
     self.stop_reason: str | None = None
     self._good = self._pending = self._learner = None
 
+  # The fields of ``status`` as attributes.
+  best = status_field("best")
+  retries = status_field("retries")
+  rollbacks = status_field("rollbacks")
+
   def on_fit_begin(self, learner):
-    self.best, self.retries, self.rollbacks, self.stop_reason = None, 0, 0, None
-    self._learner, self._pending = learner, None
+    self.status, self.stop_reason = RecoveryState(), None
+    self._learner = learner
     self._snapshot_start()
 
   def _snapshot_start(self):
     # The state the fit starts from is the first good snapshot.
     learner = self._learner
-    self._good, self._good_step = copy_tree(learner.state), learner.step
+    self._good, self._pending = snapshots.take(learner), None
     self._skipped_seen = int(learner.state.skipped)
 
   def on_step_end(self, learner):
-    loss = learner.logs.get("loss", math.nan)
+    loss = unweighted_loss(learner)
     skipped = int(learner.logs.get("skipped_updates", self._skipped_seen))
     reason = self._judge(loss, skipped - self._skipped_seen)
     self._skipped_seen = skipped
     if reason is None:
-      self.best = loss if self.best is None else min(self.best, loss)
-      if self._pending is not None:  # its weights just produced a good loss
-        self._good, self._good_step = self._pending
-      self._pending = (copy_tree(learner.state), learner.step)
-      self.retries = 0
+      self._good_check(learner, loss)
       return
     self._pending = None  # taken just before the bad chunk: not trusted
-    self.retries += 1
-    if self.retries > self.max_retries:
+    self.status.retries += 1
+    if self.status.retries > self.max_retries:
       self._give_up(learner, reason)
       return
-    scale = float(self._good.lr_scale) * self.lr_factor ** self.retries
+    scale = float(self._good.state.lr_scale) * self.lr_factor ** self.status.retries
     self._roll_back(learner, scale)
-    self.rollbacks += 1
+    self.status.rollbacks += 1
     if self.verbose:
       print(f"LossExplosionRecovery: {reason} at step {learner.step}; rolled back to the "
-            f"state of step {self._good_step}, lr_scale -> {scale:.3g} "
-            f"(retry {self.retries}/{self.max_retries})")
+            f"state of step {self._good.step}, lr_scale -> {scale:.3g} "
+            f"(retry {self.status.retries}/{self.max_retries})")
+
+  def _good_check(self, learner, loss: float):
+    status = self.status
+    if snapshots.stale_fields(self._good, learner):
+      # The structure changed (optimizer, loss terms, data): start over from
+      # here, and judge against losses of the new structure only.
+      self._good, self._pending, status.best = snapshots.take(learner), None, loss
+      return
+    status.best = loss if status.best is None else min(status.best, loss)
+    if self._pending is not None:  # its weights just produced a good loss
+      self._good, status.retries = self._pending, 0
+    self._pending = snapshots.take(learner)
 
   def _judge(self, loss: float, new_skips: int) -> str | None:
     if not math.isfinite(loss):
       return f"loss={loss}"
     if new_skips > 0:
       return f"{new_skips} non-finite update(s) skipped"
-    if self.best is not None and loss > self.factor * self.best:
-      return f"loss={loss:.4g} > {self.factor:g} x best {self.best:.4g}"
+    best = self.status.best
+    if best is not None and loss > self.factor * best:
+      return f"unweighted loss={loss:.4g} > {self.factor:g} x best {best:.4g}"
     return None
 
   def _roll_back(self, learner, lr_scale: float | None = None):
-    now = learner.state
-    # A copy: the good snapshot must survive the donation of the next chunk.
-    state = copy_tree(self._good).replace(**{f: getattr(now, f) for f in COUNTERS})
-    if lr_scale is not None:
-      state = state.replace(lr_scale=scalar(lr_scale, state.lr_scale.dtype))
-    learner.state = state
+    extra = {} if lr_scale is None else \
+        {"lr_scale": scalar(lr_scale, self._good.state.lr_scale.dtype)}
+    old = self._good
+    if snapshots.restore(learner, old, keep=COUNTERS, **extra):
+      # What was put back has the current structure: snapshot it, with the old
+      # snapshot's step and lr_scale (the lr cut is applied relative to those).
+      new = snapshots.take(learner)
+      self._good = new._replace(step=old.step,
+                                state=new.state.replace(lr_scale=old.state.lr_scale))
 
   def _give_up(self, learner, reason: str):
     self._roll_back(learner)
     learner.stop_training = True
     self.stop_reason = (
-        f"LossExplosionRecovery: training diverged {self.max_retries + 1} times in a row "
-        f"(last: {reason} at step {learner.step}); stopped with the last good weights, "
-        f"those of step {self._good_step}")
+        f"LossExplosionRecovery: training diverged {self.max_retries + 1} times without a "
+        f"good stretch in between (last: {reason} at step {learner.step}); stopped with the "
+        f"last good weights, those of step {self._good.step}")
     warnings.warn(self.stop_reason, RuntimeWarning, stacklevel=2)
 
   def on_fit_end(self, learner):
     self._good = self._pending = self._learner = None  # free the device copies
 
   def state_dict(self):
-    return {"best": self.best, "retries": self.retries, "rollbacks": self.rollbacks}
+    return dataclasses.asdict(self.status)
 
   def load_state_dict(self, state):
-    self.best = None if state["best"] is None else float(state["best"])
-    self.retries, self.rollbacks = int(state["retries"]), int(state["rollbacks"])
+    best = state["best"]
+    self.status = RecoveryState(None if best is None else float(best), int(state["retries"]),
+                                int(state["rollbacks"]))
     if getattr(self, "_learner", None) is not None:
       # Loaded by a Checkpoint resume, which has just replaced learner.state:
       # the restored state, not the one on_fit_begin saw, is where the fit starts.
       self._snapshot_start()
+
+
+def unweighted_loss(learner) -> float:
+  """The sum of the chunk's ``<term>_loss`` logs (``loss`` if one is missing)."""
+  logs = learner.logs
+  names = [f"{t}_loss" for t in learner.term_names()]
+  if not names or any(n not in logs for n in names):
+    return float(logs.get("loss", math.nan))
+  return float(sum(logs[n] for n in names))

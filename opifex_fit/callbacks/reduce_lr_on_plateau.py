@@ -45,10 +45,10 @@ class ReduceLROnPlateau(MonitorCallback):
     monitor: the logged name to watch (checked against the logs at fit start).
     factor: multiplier in (0, 1) applied on a plateau.
     patience: checks without improvement before reducing.
+    min_lr_scale: the scale never goes below this.
     mode: "min", "max" or "auto" (from the name).
     min_delta: the smallest change that counts as an improvement.
     cooldown: the cooldown counter set at each reduction (see above).
-    min_lr_scale: the scale never goes below this.
     every: check every this many steps instead of at validation/epoch ends.
     verbose: print a line at each reduction.
   """
@@ -56,8 +56,8 @@ class ReduceLROnPlateau(MonitorCallback):
   order = ORDER_LR_CONTROL
 
   def __init__(self, monitor: str = "val_loss", factor: float = 0.1, patience: int = 10,
-               mode: str = "auto", min_delta: float = 1e-4, cooldown: int = 0,
-               min_lr_scale: float = 0.0, *, every: int | None = None, verbose: int = 0):
+               min_lr_scale: float = 0.0, *, mode: str = "auto", min_delta: float = 1e-4,
+               cooldown: int = 0, every: int | None = None, verbose: int = 0):
     super().__init__(monitor, mode, min_delta)
     if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not 0 < factor < 1:
       raise ValueError(f"factor must be a number in (0, 1) (ReduceLROnPlateau only"

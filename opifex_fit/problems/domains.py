@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 from scipy.stats import qmc
@@ -176,16 +176,25 @@ class Box:
     _check_count(n, "n_initial"), _check_method(method)
     return self._sample_face(f"{TIME}_min", n, _rng(seed), method)
 
-  def normals(self, x):
-    """Outward unit normals at boundary points ``x`` (traceable; corners average)."""
+  def normals(self, x, faces=None):
+    """Outward unit normals at boundary points ``x`` (traceable).
+
+    ``faces`` is where the condition lives, as ``on=`` takes it (a face name,
+    an alias, a list of faces or "boundary"); None or a predicate means the
+    whole spatial boundary. Only the chosen faces count: a corner point of a
+    condition on ``"x_max"`` gets that face's normal, and normals average only
+    at corners where two chosen faces meet (e.g. ``on="boundary"``).
+    """
     import jax.numpy as jnp
+    chosen = self.face_names() if faces is None or callable(faces) else \
+        self.resolve_faces(faces, argname="faces")
     span = self.high - self.low
     n = jnp.zeros_like(x)
-    for c in self.spatial:
+    for face in chosen:
+      c, side = face.rsplit("_", 1)
       i = self.index(c)
-      tol = 1e-5 * span[i]
-      n = n.at[..., i].add(jnp.where(jnp.abs(x[..., i] - self.high[i]) <= tol, 1.0, 0.0))
-      n = n.at[..., i].add(jnp.where(jnp.abs(x[..., i] - self.low[i]) <= tol, -1.0, 0.0))
+      at, sign = (self.high[i], 1.0) if side == "max" else (self.low[i], -1.0)
+      n = n.at[..., i].add(jnp.where(jnp.abs(x[..., i] - at) <= 1e-5 * span[i], sign, 0.0))
     norm = jnp.linalg.norm(n, axis=-1, keepdims=True)
     return n / jnp.where(norm > 0, norm, 1.0)
 

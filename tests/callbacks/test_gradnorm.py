@@ -128,3 +128,26 @@ def test_bad_terms_and_single_term_problems_are_refused_before_compiling():
   with pytest.raises(ValueError, match=r"GradNorm balances at least 2 loss terms.*\['data'\]"):
     supervised.fit((x, x), steps=5, callbacks=[cb.GradNorm(every=5)], verbose=0)
   assert "chunk" not in learner.trace_counts and "chunk" not in supervised.trace_counts
+
+
+def test_initial_losses_are_those_of_the_initial_weights():
+  # Issue 12, M3: L_i(0) is taken at t = 0 (Chen et al. 2018), not at the first
+  # update. Plain SGD at lr 0.05 on w = (p, q) with weights (1, 1) multiplies p
+  # by 1 - 2 lr s0 = 0.75 and q - 1 by 1 - 2 lr s1 = 0.9 per step (s0 = 2.5, s1 = 1).
+  p, q, lr = 0.5, 2.0, 0.05
+  data = make_data()
+  learner = of.Learner(PQ(p, q), TwoTerms(), optax.sgd(lr))
+  gn = cb.GradNorm(alpha=1.5, every=5, lr=0.025)
+  learner.fit(data, steps=5, callbacks=[gn], verbose=0)
+  l0 = np.array([2.5 * p ** 2, (q - 1) ** 2])
+  assert gn.state_dict()["initial_losses"] == pytest.approx({"pde": l0[0], "bc": l0[1]}, rel=1e-6)
+  losses5 = l0 * np.array([0.75, 0.9]) ** 10
+  rate = losses5 / l0
+  r = rate / rate.mean()
+  np.testing.assert_allclose([learner.logs["gradnorm_r_pde"], learner.logs["gradnorm_r_bc"]], r,
+                             rtol=1e-5)
+  _, grads = grads_by_hand(p * 0.75 ** 5, 1 + (q - 1) * 0.9 ** 5, data)
+  w1, *_ = by_hand(np.ones(2), np.linalg.norm(grads, axis=1), losses5, l0, 1.5, 0.025)
+  np.testing.assert_allclose([learner.loss_weights["pde"], learner.loss_weights["bc"]], w1,
+                             rtol=1e-5)
+  assert learner.trace_counts["gradnorm_initial"] == 1

@@ -80,7 +80,7 @@ def test_persistent_divergence_stops_with_the_last_good_weights_checkpointed(tmp
   seen = {}
   guard = cb.LossExplosionRecovery(max_retries=2, snapshot_every=20, verbose=0)
   learner = make_learner()
-  with pytest.warns(RuntimeWarning, match="diverged 3 times in a row.*step 80"):
+  with pytest.warns(RuntimeWarning, match="diverged 3 times without a good stretch.*step 80"):
     learner.fit(sine_data(), steps=400, batch_size=32, verbose=0, callbacks=[
         guard, At(range(100, 400), poison),
         At({80}, lambda l: seen.setdefault("good", params_of(l)), order=-200),
@@ -111,3 +111,45 @@ def test_a_healthy_fit_is_left_alone():
 def test_bad_arguments(kwargs, match):
   with pytest.raises(ValueError, match=match):
     cb.LossExplosionRecovery(**kwargs)
+
+
+def test_repeated_spikes_right_after_each_rollback_give_up_after_max_retries(capsys):
+  # Issue 12, H3: every other check explodes again. The retry counter must not
+  # reset on the good check after a rollback (no snapshot was promoted), the
+  # lr cut compounds, and the guard gives up instead of rolling back forever.
+  guard = cb.LossExplosionRecovery(factor=10.0, max_retries=3, snapshot_every=20)
+  learner = make_learner()
+  start = params_of(learner)
+  with pytest.warns(RuntimeWarning, match="diverged 4 times"):
+    learner.fit(sine_data(), steps=400, batch_size=32, verbose=0,
+                callbacks=[guard, At(range(20, 400, 40), spike)])
+  assert guard.rollbacks == 3 and guard.retries == 4
+  assert learner.stop_training and learner.step == 160
+  out = capsys.readouterr().out
+  assert [s in out for s in ("lr_scale -> 0.5 ", "lr_scale -> 0.25 ", "lr_scale -> 0.125 ")] \
+      == [True] * 3
+  assert out.count("rolled back to the state of step 0") == 3
+  assert_params_equal(params_of(learner), start)  # nothing good was ever promoted
+
+
+def test_a_good_stretch_promotes_a_snapshot_and_resets_the_retries():
+  guard = cb.LossExplosionRecovery(factor=10.0, max_retries=1, snapshot_every=20, verbose=0)
+  learner = make_learner()
+  learner.fit(sine_data(), steps=300, batch_size=32, verbose=0,
+              callbacks=[guard, At({20, 140}, spike)])
+  # Two explosions, each one retry: no give-up; the second cut compounds the first.
+  assert guard.rollbacks == 2 and guard.retries == 0 and learner.step == 300
+  assert learner.lr_scale == 0.25
+
+
+def test_loss_weight_changes_are_not_explosions():
+  # What GradNorm/LRAnnealing do: the weighted loss jumps 100x, the terms do not.
+  def reweight(learner):
+    learner.loss_weights = {"data": 100.0}
+
+  guard = cb.LossExplosionRecovery(factor=10.0, snapshot_every=20)
+  learner = make_learner()
+  learner.fit(sine_data(), steps=200, batch_size=32, verbose=0,
+              callbacks=[guard, At({20}, reweight)])
+  assert guard.rollbacks == 0 and learner.loss_weights["data"] == 100.0
+  assert guard.best == pytest.approx(min(learner.history["data_loss"]))

@@ -41,6 +41,25 @@ def test_outward_normals_average_at_corners():
   np.testing.assert_allclose(n, [[-1, 0], [0, 1], [2 ** -0.5, 2 ** -0.5]], atol=1e-7)
 
 
+def test_normals_of_one_face_do_not_average_at_its_corners():
+  # Issue 12, L1: a Neumann condition on x_max only has normal (1, 0) at its corners.
+  box = of.Box({"x": (0.0, 1.0), "y": (0.0, 1.0)})
+  corners = np.array([[1.0, 1.0], [1.0, 0.0], [1.0, 0.5]])
+  np.testing.assert_allclose(np.asarray(box.normals(corners, faces="x_max")),
+                             [[1, 0], [1, 0], [1, 0]], atol=1e-7)
+  np.testing.assert_allclose(np.asarray(box.normals(corners, faces="top")),
+                             [[0, 1], [0, 0], [0, 0]], atol=1e-7)
+  np.testing.assert_allclose(np.asarray(box.normals(corners, faces=("x_max", "y_min")))[1],
+                             [2 ** -0.5, -(2 ** -0.5)], atol=1e-7)
+  np.testing.assert_allclose(np.asarray(box.normals(corners, faces="boundary"))[0],
+                             [2 ** -0.5, 2 ** -0.5], atol=1e-7)
+
+
+def test_normals_refuse_an_unknown_face():
+  with pytest.raises(ValueError, match="faces='z_max'"):
+    of.Box({"x": (0.0, 1.0)}).normals(np.zeros((1, 1)), faces="z_max")
+
+
 @pytest.mark.parametrize("bounds, match", [
     ({}, "non-empty"), ({"x": (1.0, 0.0)}, "inverted"), ({"x": (0.0, 0.0)}, "empty"),
     ({"x": (0.0, np.inf)}, "finite"), ({"x": 3}, "pair"),
