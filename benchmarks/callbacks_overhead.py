@@ -7,9 +7,10 @@ first (compilation excluded), median of the repeats:
 
   bare:  learner.fit(data, steps=S, verbose=0)
   full:  the same with TensorBoard(every=100), Checkpoint(every=1000, async),
-         EarlyStopping(monitor="loss", every=100), LossExplosionRecovery()
-         (chunks of 100 steps, a host sync and a state snapshot at each;
-         on_fit_end waits for the last asynchronous checkpoint)
+         EarlyStopping(monitor="loss", every=100), LossExplosionRecovery(),
+         GradNorm(every=100), RAD(every=1000) (chunks of 100 steps, a host
+         sync and a state snapshot at each; on_fit_end waits for the last
+         asynchronous checkpoint)
 
   python benchmarks/callbacks_overhead.py [--steps 2000] [--repeats 3]
 
@@ -42,12 +43,10 @@ def make_learner():
 
 
 def full_callbacks(root):
-  callbacks = [cb.Checkpoint(f"{root}/ckpt", every=1000, max_to_keep=2, verbose=0),
-               cb.EarlyStopping(monitor="loss", patience=10**6, every=100),
-               cb.LossExplosionRecovery()]
-  if hasattr(cb, "TensorBoard"):
-    callbacks.append(cb.TensorBoard(f"{root}/tb", every=100))
-  return callbacks
+  return [cb.Checkpoint(f"{root}/ckpt", every=1000, max_to_keep=2, verbose=0),
+          cb.EarlyStopping(monitor="loss", patience=10**6, every=100),
+          cb.LossExplosionRecovery(), cb.GradNorm(every=100), cb.RAD(every=1000),
+          cb.TensorBoard(f"{root}/tb", every=100)]
 
 
 def main(steps=2000, repeats=3):
