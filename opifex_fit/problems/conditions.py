@@ -75,7 +75,8 @@ class DirichletBC(Condition):
 
 
 class NeumannBC(Condition):
-  """``n . grad u = value`` with ``n`` the outward unit normal (corners: averaged)."""
+  """``n . grad u = value`` with ``n`` the outward unit normal of the condition's
+  faces (at a corner shared by two of them, the normals are averaged)."""
 
   def bind(self, domain):
     super().bind(domain)
@@ -86,7 +87,7 @@ class NeumannBC(Condition):
 
   def residual(self, ev, x, domain):
     _, d = ev(x, self.keys())
-    normal = domain.normals(x)
+    normal = domain.normals(x, faces=self._faces)
     flux = sum(normal[domain.index(c)] * self.pick(d[c]) for c in self._spatial)
     return flux - self.target(x)
 

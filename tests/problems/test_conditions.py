@@ -89,3 +89,17 @@ def test_bad_condition_arguments():
     of.InitialCondition(0.0, derivative=2)
   with pytest.raises(TypeError, match="must be an opifex_fit condition"):
     of.PDEProblem(zero_pde, SQUARE, [object()])
+
+
+def test_neumann_on_one_face_uses_that_face_normal_at_its_corners():
+  """Issue 12 L1 end to end: at the corner (1, 0) of a condition on x_max the
+  flux is du/dx alone (averaging with the y_min normal would mix in -du/dy)."""
+  from flax import nnx
+
+  model = of.models.MLP(2, [8, 1], rngs=nnx.Rngs(0))
+  problem = of.PDEProblem(lambda x, u, d: u, of.Box({"x": (0, 1), "y": (0, 1)}),
+                          [of.NeumannBC(0.0, on="x_max", name="flux")])
+  corner = jnp.array([[1.0, 0.0]])
+  r = problem.pointwise_residuals(model, "flux", corner)
+  du_dx = jax.grad(lambda p: model(p[None])[0, 0])(corner[0])[0]
+  np.testing.assert_allclose(r, [du_dx], rtol=1e-6)
