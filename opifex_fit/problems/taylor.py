@@ -59,7 +59,11 @@ _ELEMENTWISE = frozenset({
     "rsqrt", "cbrt", "integer_pow", "pow", "erf", "erfc", "erf_inv", "abs", "sign", "sinh",
     "cosh", "asinh", "acosh", "atanh", "asin", "acos", "atan", "atan2", "max", "min", "div",
     "square", "lgamma", "digamma"})
-_CALLS = ("jaxpr", "call_jaxpr", "fun_jaxpr")
+# Call-like primitives whose body is entered; the other primitives with
+# sub-jaxprs (scan, while, cond) go through the generic rule.
+_CALLS = frozenset({"pjit", "jit", "closed_call", "core_call", "remat", "checkpoint",
+                    "custom_jvp_call", "custom_vjp_call", "custom_vjp_call_jaxpr"})
+_BODIES = ("jaxpr", "call_jaxpr", "fun_jaxpr")
 
 
 class Jet(NamedTuple):
@@ -121,7 +125,8 @@ def _apply(eqn, ins, groups) -> list:
   if not varying or not all(_is_float(v.aval) for v in eqn.outvars):
     outs = prim.bind(*primals, **params)
     return list(outs) if prim.multiple_results else [outs]
-  inner = next((params[k] for k in _CALLS if k in params), None)
+  inner = next((params[k] for k in _BODIES if k in params), None) \
+      if prim.name in _CALLS else None
   if inner is not None:
     closed = inner if hasattr(inner, "consts") else None
     jaxpr = closed.jaxpr if closed is not None else inner

@@ -129,3 +129,27 @@ def test_dropout_model_residuals_are_pure_and_advance_the_rng():
   r2, _ = residuals(state1, pts)
   assert r1.shape == (32,) and np.all(np.isfinite(r1))
   assert not np.allclose(r1, r2)  # a fresh dropout mask: the RNG count advanced
+
+
+def test_models_with_scan_cond_and_remat_get_exact_derivatives():
+  """Sub-jaxprs that are not calls (scan, cond) go through JAX's own jvp."""
+  class ScanMLP(nnx.Module):
+    def __init__(self, rngs):
+      self.inp, self.out = nnx.Linear(2, 16, rngs=rngs), nnx.Linear(16, 1, rngs=rngs)
+      self.stack = nnx.Param(0.3 * jax.random.normal(rngs.params(), (3, 16, 16)))
+
+    def __call__(self, x):
+      h = jnp.tanh(self.inp(x))
+      h, _ = jax.lax.scan(lambda h, w: (jnp.tanh(h @ w), None), h, self.stack[...])
+      h = jax.checkpoint(jnp.sin)(h)
+      h = jax.lax.cond(True, lambda h: 2.0 * h, lambda h: h, h)
+      return self.out(h)
+
+  model = ScanMLP(nnx.Rngs(0))
+  rows = []
+  for mode in ("batched", "pointwise"):
+    problem = of.PDEProblem(lambda x, u, d: d["xx"] + d["yy"] + d["xy"] * d["x"],
+                            of.Box({"x": (0, 1), "y": (0, 1)}), derivatives=mode)
+    pts = jnp.asarray(problem.sample(32)["pde"])
+    rows.append(jax.jit(lambda p, pr=problem: pr.pointwise_residuals(model, "pde", p))(pts))
+  np.testing.assert_allclose(rows[0], rows[1], rtol=1e-5, atol=1e-5)
