@@ -50,6 +50,7 @@ import optax
 from flax import nnx
 
 from opifex_fit import data as data_lib
+from opifex_fit import modes
 from opifex_fit import step as step_lib
 from opifex_fit import streaming
 from opifex_fit.sharding import DataParallel
@@ -77,6 +78,11 @@ class Learner:
 
   Args:
     model: any ``flax.nnx.Module``; its ``nnx.Param`` variables are trained.
+      Its other variables (BatchNorm statistics, Dropout RNG streams, custom
+      ``nnx.Variable``s) live in ``state.rest`` and are updated by every
+      training step. ``fit`` runs the model in train mode, ``evaluate``,
+      ``predict`` and validation in eval mode (``opifex_fit.modes``); the
+      module's own mode is left as it is.
     problem: an ``of.Supervised``, ``of.PDEProblem`` or other ``Problem``.
     optimizer: an optax transformation (default ``optax.adam(1e-3)``); optax
       schedules inside it keep working, and ``lr_scale`` multiplies its updates.
@@ -106,7 +112,9 @@ class Learner:
     self._placement = None if mesh is None else DataParallel(mesh, data_axis)
     self.problem = problem
     self._model = model
-    self.graphdef, params, rest = nnx.split(model, nnx.Param, ...)
+    # Train-mode graphdef for fit; evaluate/predict use ``eval_graphdef``.
+    self.graphdef, params, rest = nnx.split(modes.train_view(model), nnx.Param, ...)
+    self._eval_graphdef = (None, None)
     self.trace_counts: dict[str, int] = {}
     self._extra_terms: dict = {}
     self._jit_cache: dict = {}
@@ -142,6 +150,15 @@ class Learner:
   def _chunk_done(self, value: TrainState):
     """The chunk's output: already placed by its ``out_shardings``."""
     self._state, self._model_synced = value, False
+
+  @property
+  def eval_graphdef(self):
+    """The model's graphdef in eval mode (Dropout off, BatchNorm running
+    averages; see ``opifex_fit.modes``), over the same state as ``graphdef``."""
+    if self._eval_graphdef[0] is not self.graphdef:  # follows a replaced graphdef
+      self._eval_graphdef = (self.graphdef, modes.eval_graphdef(
+          self.graphdef, self._state.params, self._state.rest))
+    return self._eval_graphdef[1]
 
   @property
   def mesh(self):
@@ -266,8 +283,8 @@ class Learner:
                     steps_per_execution=steps_per_execution)
 
   def evaluate(self, data, *, batch_size=None) -> dict[str, float]:
-    """Weighted total ``loss``, each ``<term>_loss`` and the problem's metrics
-    (``Supervised``: ``relative_l2``) on ``data`` (arrays, a
+    """In eval mode: the weighted total ``loss``, each ``<term>_loss`` and the
+    problem's metrics (``Supervised``: ``relative_l2``) on ``data`` (arrays, a
     ``HostDataset`` or an iterable of batches: example-weighted means)."""
     stream = streaming.as_stream(data)
     if stream is not None:
@@ -277,10 +294,11 @@ class Learner:
     return {k: float(v) for k, v in out.items()}
 
   def predict(self, x, *, batch_size=None) -> jax.Array:
-    """The model output for ``x`` (in batches along the leading axis if asked)."""
+    """The model output for ``x`` in eval mode (in batches along the leading
+    axis if asked)."""
     batch_size = data_lib.positive_int(batch_size, "batch_size")
     fn = self._cached("predict", lambda: step_lib.build_predict(
-        graphdef=self.graphdef, predict_fn=self.problem.predict, trace_counts=self.trace_counts,
+        graphdef=self.eval_graphdef, predict_fn=self.problem.predict, trace_counts=self.trace_counts,
         placement=self._placement))
     n = max(np.shape(a)[0] for a in jax.tree.leaves(x))
     if batch_size is None or batch_size >= n:
@@ -296,7 +314,7 @@ class Learner:
   # -- internals used by the loop ------------------------------------------------
   def _evaluate_prepared(self, data, batch_size=None) -> dict:
     fn = self._cached("eval", lambda: step_lib.build_eval(
-        graphdef=self.graphdef, loss_terms_fn=self.loss_terms_fn, trace_counts=self.trace_counts,
+        graphdef=self.eval_graphdef, loss_terms_fn=self.loss_terms_fn, trace_counts=self.trace_counts,
         placement=self._placement, metrics_fn=self.problem.metrics))
     batch_size = data_lib.positive_int(batch_size, "batch_size")
     n = self.problem.num_examples(data)

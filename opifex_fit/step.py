@@ -17,6 +17,7 @@ import optax
 from clu import metrics as clu_metrics
 from flax import nnx
 
+from opifex_fit import modes
 from opifex_fit.sharding import jit_replicated
 from opifex_fit.state import TrainState
 
@@ -37,7 +38,7 @@ def metrics_collection(term_names) -> type:
 def make_loss_fn(graphdef, loss_terms_fn):
   """(params, rest, batch, weights) -> (loss, (terms, new_rest))."""
   def loss_fn(params, rest, batch, weights):
-    model = nnx.merge(graphdef, params, rest)
+    model = modes.merge(graphdef, params, rest)
     terms = loss_terms_fn(model, batch)
     _, _, new_rest = nnx.split(model, nnx.Param, ...)
     return weighted_loss(terms, weights), (terms, new_rest)
@@ -158,7 +159,7 @@ def build_eval(*, graphdef, loss_terms_fn: Callable, trace_counts: dict, placeme
     trace_counts["eval"] = trace_counts.get("eval", 0) + 1
     data = data if placement is None else placement.constrain(data)
     loss, (terms, _) = loss_fn(params, rest, data, weights)
-    metrics = {} if metrics_fn is None else metrics_fn(nnx.merge(graphdef, params, rest), data)
+    metrics = {} if metrics_fn is None else metrics_fn(modes.merge(graphdef, params, rest), data)
     return {"loss": loss, **{f"{t}_loss": v for t, v in terms.items()}, **metrics}
   return jit_replicated(evaluate, placement)
 
@@ -181,6 +182,6 @@ def build_predict(*, graphdef, predict_fn: Callable, trace_counts: dict, placeme
   def predict(params, rest, x):
     trace_counts["predict"] = trace_counts.get("predict", 0) + 1
     x = x if placement is None else placement.constrain(x)
-    return predict_fn(nnx.merge(graphdef, params, rest), x)
+    return predict_fn(modes.merge(graphdef, params, rest), x)
   return jit_replicated(predict, placement)
 
