@@ -50,15 +50,14 @@ import optax
 from flax import nnx
 
 from opifex_fit import data as data_lib
-from opifex_fit import modes
+from opifex_fit import modes, streaming
 from opifex_fit import step as step_lib
-from opifex_fit import streaming
-from opifex_fit.sharding import DataParallel
-from opifex_fit.callbacks.base import Callback, sort_callbacks
+from opifex_fit.callbacks.base import Callback
 from opifex_fit.history import History
-from opifex_fit.loss_weights import LossWeights
 from opifex_fit.loop import run_loop
+from opifex_fit.loss_weights import LossWeights
 from opifex_fit.problems.base import Problem, to_device_tree
+from opifex_fit.sharding import DataParallel
 from opifex_fit.state import TrainState, copy_tree, scalar
 
 
@@ -234,7 +233,7 @@ class Learner:
 
   def load(self, path) -> None:
     """Reads weights written by ``save`` into this learner (same architecture)."""
-    from opifex_fit import saving  # noqa: PLC0415
+    from opifex_fit import saving  # noqa: PLC0415 - Orbax loads only when used
     saving.load_weights(self, path)
 
   def next_key(self) -> jax.Array:

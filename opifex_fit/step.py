@@ -9,7 +9,7 @@ fixed-shape arrays, so one compiled chunk serves the whole fit.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -169,8 +169,8 @@ def example_weighted_mean(results) -> dict:
   ``(outputs, examples in the batch)``; exact for every mean-type loss."""
   totals, count = None, 0
   for out, w in results:
-    totals = jax.tree.map(lambda o: o * w, out) if totals is None else \
-        jax.tree.map(lambda t, o: t + o * w, totals, out)
+    totals = jax.tree.map(lambda o, w=w: o * w, out) if totals is None else \
+        jax.tree.map(lambda t, o, w=w: t + o * w, totals, out)
     count += w
   if count == 0:
     raise ValueError("data: no examples to evaluate (the iterable yielded no batches)")

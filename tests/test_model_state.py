@@ -7,11 +7,11 @@ import numpy as np
 import optax
 import pytest
 from flax import nnx
+from support import sine_data
 
 import opifex_fit as of
 from opifex_fit import callbacks as cb
 from opifex_fit import modes
-from support import sine_data
 
 
 class Calls(nnx.Variable):
