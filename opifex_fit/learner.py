@@ -58,7 +58,7 @@ from opifex_fit.loop import run_loop
 from opifex_fit.loss_weights import LossWeights
 from opifex_fit.problems.base import Problem, to_device_tree
 from opifex_fit.sharding import DataParallel
-from opifex_fit.state import TrainState, copy_tree, scalar
+from opifex_fit.state import TrainState, copy_tree, float_dtype, scalar
 
 
 class Learner:
@@ -118,12 +118,13 @@ class Learner:
     self._extra_terms: dict = {}
     self._jit_cache: dict = {}
     self._optimizer = self._check_optimizer(optimizer or optax.adam(1e-3))
-    weights = {t: scalar(problem.default_weights().get(t, 1.0), jnp.float32)
+    dtype = float_dtype(params)  # weights and lr_scale follow the params
+    weights = {t: scalar(problem.default_weights().get(t, 1.0), dtype)
                for t in problem.term_names()}
     self.state = TrainState(
         params=copy_tree(params), rest=copy_tree(rest),
         opt_state=self._init_opt_state(params), step=scalar(0, jnp.int32),
-        rng=jax.random.key(seed), loss_weights=weights, lr_scale=scalar(1.0, jnp.float32),
+        rng=jax.random.key(seed), loss_weights=weights, lr_scale=scalar(1.0, dtype),
         data=None, skipped=scalar(0, jnp.int32), epoch=scalar(0, jnp.int32),
         batch_pos=scalar(0, jnp.int32), perm=jnp.zeros((0,), jnp.int32))
     self.seed = seed
@@ -258,7 +259,8 @@ class Learner:
     if name in self.term_names():
       raise ValueError(f"loss term {name!r} already exists; terms are {self.term_names()}")
     self._extra_terms[name] = fn
-    weights = dict(self._state.loss_weights, **{name: scalar(weight, jnp.float32)})
+    dtype = self._state.lr_scale.dtype  # the params' float dtype
+    weights = dict(self._state.loss_weights, **{name: scalar(weight, dtype)})
     self.state = self._state.replace(loss_weights=weights)
     self._jit_cache.clear()
 

@@ -19,7 +19,7 @@ from flax import nnx
 
 from opifex_fit import modes
 from opifex_fit.sharding import jit_replicated
-from opifex_fit.state import TrainState
+from opifex_fit.state import TrainState, float_dtype
 
 SHUFFLE_STREAM = 0x5F1E  # fold_in tag: shuffling keys never collide with callbacks'
 
@@ -33,6 +33,15 @@ def metrics_collection(term_names) -> type:
   names = ["loss"] + [f"{t}_loss" for t in term_names]
   return clu_metrics.Collection.create(
       **{n: clu_metrics.Average.from_output(n) for n in names})
+
+
+def empty_metrics(collection, dtype):
+  """An empty accumulator whose totals are ``dtype`` and whose counts have
+  the dtype clu's sums give (int64 under x64): a scan carry of fixed type."""
+  names = [n for n in collection.__dataclass_fields__ if n != "_reduction_counter"]
+  like = {n: jnp.zeros((), dtype) for n in names}
+  shapes = jax.eval_shape(lambda: collection.single_from_model_output(**like))
+  return jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
 
 
 def make_loss_fn(graphdef, loss_terms_fn):
@@ -127,12 +136,15 @@ def build_chunk(*, graphdef, loss_terms_fn: Callable, take: Callable,
     state = state.replace(params=params, rest=rest, opt_state=opt_state,
                           step=state.step + 1, skipped=state.skipped + (~ok).astype(jnp.int32),
                           epoch=epoch, batch_pos=pos, perm=perm)
+    dtype = float_dtype(params)
     outputs = {"loss": loss, **{f"{t}_loss": terms[t] for t in term_names}}
+    outputs = {k: jnp.asarray(v).astype(dtype) for k, v in outputs.items()}
     return (state, acc.merge(collection.single_from_model_output(**outputs))), None
 
   def run_chunk(state: TrainState, batches=None):
     trace_counts["chunk"] = trace_counts.get("chunk", 0) + 1
-    (state, acc), _ = jax.lax.scan(one_step, (state, collection.empty()), batches,
+    acc = empty_metrics(collection, float_dtype(state.params))
+    (state, acc), _ = jax.lax.scan(one_step, (state, acc), batches,
                                    length=n_steps)
     # The logs are outputs, not views of the (donated) state: they stay valid
     # while the next chunk runs, so the loop can read them late.
