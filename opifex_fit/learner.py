@@ -119,8 +119,9 @@ class Learner:
     self._jit_cache: dict = {}
     self._optimizer = self._check_optimizer(optimizer or optax.adam(1e-3))
     dtype = float_dtype(params)  # weights and lr_scale follow the params
-    weights = {t: scalar(problem.default_weights().get(t, 1.0), dtype)
-               for t in problem.term_names()}
+    defaults = problem.default_weights()
+    weights = {t: scalar(data_lib.nonnegative_float(defaults.get(t, 1.0), f"weights[{t!r}]"),
+                         dtype) for t in problem.term_names()}
     self.state = TrainState(
         params=copy_tree(params), rest=copy_tree(rest),
         opt_state=self._init_opt_state(params), step=scalar(0, jnp.int32),
@@ -179,8 +180,7 @@ class Learner:
 
   @lr_scale.setter
   def lr_scale(self, value: float):
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not value >= 0:
-      raise ValueError(f"lr_scale must be a non-negative float; got {value!r}")
+    value = data_lib.nonnegative_float(value, "lr_scale")
     self.state = self._state.replace(lr_scale=scalar(value, self._state.lr_scale.dtype))
 
   @property
@@ -258,6 +258,7 @@ class Learner:
       return
     if name in self.term_names():
       raise ValueError(f"loss term {name!r} already exists; terms are {self.term_names()}")
+    weight = data_lib.nonnegative_float(weight, f"weight (of loss term {name!r})")
     self._extra_terms[name] = fn
     dtype = self._state.lr_scale.dtype  # the params' float dtype
     weights = dict(self._state.loss_weights, **{name: scalar(weight, dtype)})
@@ -296,21 +297,40 @@ class Learner:
 
   def predict(self, x, *, batch_size=None) -> jax.Array:
     """The model output for ``x`` in eval mode (in batches along the leading
-    axis if asked)."""
+    axis if asked). Inputs the model cannot take raise ValueError naming the
+    shapes, before anything compiles."""
     batch_size = data_lib.positive_int(batch_size, "batch_size")
     fn = self._cached("predict", lambda: step_lib.build_predict(
-        graphdef=self.eval_graphdef, predict_fn=self.problem.predict, trace_counts=self.trace_counts,
-        placement=self._placement))
+        graphdef=self.eval_graphdef, predict_fn=self.problem.predict,
+        trace_counts=self.trace_counts, placement=self._placement))
     n = max(np.shape(a)[0] for a in jax.tree.leaves(x))
     if batch_size is None or batch_size >= n:
-      return fn(self._state.params, self._state.rest, self._place(jax.tree.map(jnp.asarray, x)))
+      inputs = self._place(jax.tree.map(jnp.asarray, x))
+      self._check_predict_input(fn, inputs, x)
+      return fn(self._state.params, self._state.rest, inputs)
     # Sliced before the transfer (host inputs larger than the device are fine);
     # shared inputs (leading dimension 1) go whole with every slice.
     def part(i):
       return jax.tree.map(lambda a: jnp.asarray(a if np.shape(a)[0] == 1 else a[i:i + batch_size]), x)
+    self._check_predict_input(fn, self._place(part(0)), x)
     parts = [fn(self._state.params, self._state.rest, self._place(part(i)))
              for i in range(0, n, batch_size)]
     return jax.tree.map(lambda *p: jnp.concatenate(p), *parts)
+
+  def _check_predict_input(self, fn, inputs, x) -> None:
+    """Traces ``fn`` on ``inputs`` (jit's own trace cache: no extra trace for
+    the call that follows) and turns a failure into a ValueError with shapes."""
+    traces = dict(self.trace_counts)
+    try:
+      jax.eval_shape(fn, self._state.params, self._state.rest, inputs)
+    except Exception as e:  # rethrown with the shapes that matter
+      self.trace_counts.clear()
+      self.trace_counts.update(traces)  # nothing was compiled
+      seen = None if self._state.data is None else self.problem.model_inputs(self._state.data)
+      hint = "" if seen is None else \
+          f" (it was trained on x of shape {jax.tree.map(np.shape, seen)})"
+      raise ValueError(f"predict: x of shape {jax.tree.map(np.shape, x)} does not fit the "
+                       f"model{hint}: {type(e).__name__}: {e}") from e
 
   # -- internals used by the loop ------------------------------------------------
   def _evaluate_prepared(self, data, batch_size=None) -> dict:
