@@ -9,15 +9,19 @@ The loop of ``fit`` (this docstring is its specification; the code is in
       ``nnx.eval_shape``, finiteness); a bad one raises ValueError/TypeError
       and nothing runs. ``data`` is arrays (moved to the device once), or a
       ``HostDataset`` / iterable of batches (``opifex_fit.streaming``: its
-      first batch is checked; the rest stream in per chunk).
+      first batch is checked; the rest stream in per chunk). Streamed data
+      with a callback that ``requires_device_data`` (RAD, GradNorm, ...) is
+      refused.
    2. callbacks = sorted(user callbacks + History [+ ProgressBar]) by ``order``.
    3. on_fit_begin(learner) for each callback; callbacks may register loss
       terms (``add_loss_term``) here, before compiling.
    4. every callback's ``monitor`` is checked against the log names available
       (unknown names raise, listing the available ones).
    5. K = steps_per_execution: the gcd of all callbacks' ``every``, the
-      validation cadence and the epoch length, capped at 1000 ("auto"). The
-      jitted ``run_chunk`` (K steps in ``lax.scan``) is built once and cached.
+      validation cadence and the epoch length, capped at 1000 ("auto"). An
+      explicit K must divide every callback and validation cadence (else
+      ValueError listing them). The jitted ``run_chunk`` (K steps in
+      ``lax.scan``, the model in train mode) is built once and cached.
    6. on_epoch_begin, then until the target step or ``stop_training``:
         state, metrics = run_chunk(state)      # donated; no host sync inside
           (streamed data: run_chunk(state, batches), the K batches a
