@@ -13,6 +13,10 @@ two graphdefs over one state, made with NNX's own ``nnx.view``:
   ``deterministic=True, use_running_average=True``: Dropout is the identity,
   BatchNorm uses the running averages, and nothing in ``rest`` changes.
 
+Dropout draws from the module's own RNG stream (the ``nnx.Rngs`` it was
+built with, not the learner's seed); its key and count are in ``rest``, so
+checkpoints resume the same masks.
+
 Like Keras' ``training=True`` in ``fit``, the training mode is imposed
 whatever mode the module was built or left in; the user's module itself is
 never switched. Modules of your own take part by defining ``set_view``

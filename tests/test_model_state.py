@@ -44,6 +44,14 @@ def batch_stats(learner):
                          learner.state.rest["bn"]["var"][...]))
 
 
+def model_leaves(learner):
+  """Every array of params and rest on the host (PRNG keys as key data)."""
+  def host(a):
+    return jax.random.key_data(a) if jnp.issubdtype(a.dtype, jax.dtypes.prng_key) else a
+  return [np.asarray(host(a)) for a in jax.tree.leaves((learner.state.params,
+                                                        learner.state.rest))]
+
+
 def test_batchnorm_model_trains_and_its_statistics_follow_the_data():
   x, y = sine_data(256)
   learner = learner_for(batch_norm=True)
@@ -78,23 +86,27 @@ def test_evaluate_and_predict_use_the_running_averages():
   np.testing.assert_array_equal(batch_stats(learner)[0], before[0])  # eval writes nothing
 
 
-def test_batch_statistics_are_checkpointed_and_restored(tmp_path):
+def test_model_state_resumes_exactly_from_a_checkpoint(tmp_path):
   x, y = sine_data(256)
-  first = learner_for(batch_norm=True)
-  first.fit((x, y), steps=40, batch_size=64, verbose=0,
-            callbacks=[cb.Checkpoint(tmp_path / "ckpt", every=20, verbose=0)])
-  resumed = learner_for(batch_norm=True)
-  resumed.fit((x, y), steps=40, batch_size=64, verbose=0,
-              callbacks=[cb.Checkpoint(tmp_path / "ckpt", every=20, verbose=0)])
-  assert resumed.step == 40
-  for a, b in zip(batch_stats(first), batch_stats(resumed)):
+
+  def fit(directory, steps):
+    learner = learner_for(batch_norm=True, dropout=0.3)
+    learner.fit((x, y), steps=steps, batch_size=64, verbose=0,
+                callbacks=[cb.Checkpoint(directory, every=20, verbose=0)])
+    return learner
+
+  fit(tmp_path / "a", 20)
+  resumed, reference = fit(tmp_path / "a", 40), fit(tmp_path / "b", 40)
+  assert resumed.step == reference.step == 40
+  # Weights, BatchNorm statistics, the Dropout stream and the custom variable.
+  for a, b in zip(model_leaves(resumed), model_leaves(reference), strict=True):
     np.testing.assert_array_equal(a, b)
-  assert int(resumed.model.calls[...]) == 40  # the custom variable came back too
+  assert int(resumed.model.calls[...]) == 40
   path = tmp_path / "weights"
-  first.save(path)
-  loaded = learner_for(batch_norm=True)
+  reference.save(path)
+  loaded = learner_for(batch_norm=True, dropout=0.3)
   loaded.load(path)
-  np.testing.assert_array_equal(batch_stats(loaded)[0], batch_stats(first)[0])
+  np.testing.assert_array_equal(batch_stats(loaded)[0], batch_stats(reference)[0])
 
 
 def test_dropout_trains_stochastically_and_evaluates_deterministically():
