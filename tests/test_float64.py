@@ -16,8 +16,11 @@ WORKER = os.path.join(os.path.dirname(__file__), "x64_worker.py")
 
 
 def test_float64_fit_switch_resume_evaluate_in_a_subprocess(tmp_path):
+  # The worker imports the very package under test (a checkout, not an install).
+  root = os.path.dirname(os.path.dirname(os.path.abspath(of.__file__)))
+  env = dict(os.environ, PYTHONPATH=os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]))
   proc = subprocess.run([sys.executable, WORKER, str(tmp_path)], capture_output=True,
-                        text=True, timeout=300, check=False)
+                        text=True, timeout=300, check=False, env=env)
   assert proc.returncode == 0 and "OK" in proc.stdout, proc.stdout[-2000:] + proc.stderr[-4000:]
   assert not jax.config.jax_enable_x64  # nothing leaked into this process
 
