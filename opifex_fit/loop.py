@@ -133,8 +133,8 @@ def _cadences(callbacks, validation_every, validation_epoch, epoch_length):
   out = [(f"{type(c).__name__}(every={c.every})", c.every, True) for c in callbacks if c.every]
   if validation_every:
     out.append((f"validation_every={validation_every}", validation_every, True))
-  elif validation_epoch:
-    out.append((f"validation once per epoch ({validation_epoch} steps)", validation_epoch, True))
+  elif validation_epoch:  # an epoch event: reported at the first boundary after it
+    out.append((f"validation once per epoch ({validation_epoch} steps)", validation_epoch, False))
   if epoch_length:
     out.append((f"the epoch length ({epoch_length} steps)", epoch_length, False))
   return out
@@ -206,8 +206,10 @@ def run_loop(learner, data, *, steps, epochs, batch_size, validation_data,
     chunk = data_lib.chunk_length([c for _, c, _ in cadences], total, steps_per_execution,
                                   cap=cap)
     _check_explicit_chunk(steps_per_execution, cadences)
-    if validate is not None and validation_every is None:
-      validation_every = spe if minibatched and spe else chunk
+    val_per_epoch = bool(validate is not None and validation_every is None and minibatched
+                         and spe)
+    if validate is not None and validation_every is None and not val_per_epoch:
+      validation_every = chunk
 
     placement = learner._placement
     stacked_shardings = None if stream is None or placement is None else \
@@ -252,7 +254,8 @@ def run_loop(learner, data, *, steps, epochs, batch_size, validation_data,
       epoch_ended, learner.epoch = epoch > learner.epoch, epoch
       b = Boundary(learner.step, learner.epoch, logs,
                    [c for c in step_cbs if c.is_due(learner.step)],
-                   validate is not None and learner.step % validation_every == 0,
+                   validate is not None and (epoch_ended if val_per_epoch
+                                             else learner.step % validation_every == 0),
                    epoch_cbs if epoch_ended else [], begin_cbs if epoch_ended else [])
       if b.is_empty():
         continue

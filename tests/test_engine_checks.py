@@ -76,14 +76,13 @@ def test_explicit_steps_per_execution_must_divide_every_cadence():
   with pytest.raises(ValueError, match=r"\['validation_every=50'\]"):
     learner.fit(sine_data(), steps=100, steps_per_execution=20, verbose=0,
                 validation_data=sine_data(32), validation_every=50)
-  with pytest.raises(ValueError, match=r"validation once per epoch \(4 steps\)"):
-    learner.fit(sine_data(), epochs=3, batch_size=32, steps_per_execution=3, verbose=0,
-                validation_data=sine_data(32))
   assert learner.step == 0 and "chunk" not in learner.trace_counts
-  # A divisor of every cadence is fine; epoch ends may fall inside a chunk.
-  learner.fit(sine_data(), steps=40, batch_size=32, steps_per_execution=10, verbose=0,
-              callbacks=[Every(20)])
-  assert learner.step == 40
+  # A divisor of every cadence is fine. Epoch events, validation once per
+  # epoch included, are reported at the first boundary after the epoch ended.
+  history = learner.fit(sine_data(), epochs=3, batch_size=32, steps_per_execution=3,
+                        verbose=0, validation_data=sine_data(32), callbacks=[Every(6)])
+  assert learner.step == 12
+  assert [s for s, v in zip(history.steps, history.val_loss) if not np.isnan(v)] == [6, 9, 12]
 
 
 @pytest.mark.parametrize("make", [
