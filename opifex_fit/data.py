@@ -7,7 +7,7 @@ costs nothing but a clear message.
 from __future__ import annotations
 
 import math
-from typing import Iterable
+from collections.abc import Iterable
 
 import jax
 import numpy as np
@@ -22,6 +22,19 @@ def positive_int(value, name: str, *, allow_none: bool = True) -> int | None:
     raise ValueError(f"{name} must be a positive int{' or None' if allow_none else ''};"
                      f" got {value!r}")
   return int(value)
+
+
+def nonnegative_float(value, name: str) -> float:
+  """A finite float >= 0 (Python or numpy number, or a 0-d array), as float."""
+  if isinstance(value, (bool, np.bool_, str, bytes)) or not hasattr(value, "__float__") \
+      or np.ndim(value) != 0:
+    raise TypeError(f"{name} must be a non-negative float; got {value!r} of type "
+                    f"{type(value).__name__}")
+  number = float(value)
+  if not math.isfinite(number) or number < 0:
+    raise ValueError(f"{name} must be a non-negative float; got {value!r} (expected a "
+                     "finite number >= 0)")
+  return number
 
 
 def steps_per_epoch(num_examples: int | None, batch_size: int | None) -> int:

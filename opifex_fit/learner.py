@@ -9,15 +9,19 @@ The loop of ``fit`` (this docstring is its specification; the code is in
       ``nnx.eval_shape``, finiteness); a bad one raises ValueError/TypeError
       and nothing runs. ``data`` is arrays (moved to the device once), or a
       ``HostDataset`` / iterable of batches (``opifex_fit.streaming``: its
-      first batch is checked; the rest stream in per chunk).
+      first batch is checked; the rest stream in per chunk). Streamed data
+      with a callback that ``requires_device_data`` (RAD, GradNorm, ...) is
+      refused.
    2. callbacks = sorted(user callbacks + History [+ ProgressBar]) by ``order``.
    3. on_fit_begin(learner) for each callback; callbacks may register loss
       terms (``add_loss_term``) here, before compiling.
    4. every callback's ``monitor`` is checked against the log names available
       (unknown names raise, listing the available ones).
    5. K = steps_per_execution: the gcd of all callbacks' ``every``, the
-      validation cadence and the epoch length, capped at 1000 ("auto"). The
-      jitted ``run_chunk`` (K steps in ``lax.scan``) is built once and cached.
+      validation cadence and the epoch length, capped at 1000 ("auto"). An
+      explicit K must divide every callback and validation cadence (else
+      ValueError listing them). The jitted ``run_chunk`` (K steps in
+      ``lax.scan``, the model in train mode) is built once and cached.
    6. on_epoch_begin, then until the target step or ``stop_training``:
         state, metrics = run_chunk(state)      # donated; no host sync inside
           (streamed data: run_chunk(state, batches), the K batches a
@@ -50,15 +54,15 @@ import optax
 from flax import nnx
 
 from opifex_fit import data as data_lib
+from opifex_fit import modes, streaming
 from opifex_fit import step as step_lib
-from opifex_fit import streaming
-from opifex_fit.sharding import DataParallel
-from opifex_fit.callbacks.base import Callback, sort_callbacks
+from opifex_fit.callbacks.base import Callback
 from opifex_fit.history import History
-from opifex_fit.loss_weights import LossWeights
 from opifex_fit.loop import run_loop
+from opifex_fit.loss_weights import LossWeights
 from opifex_fit.problems.base import Problem, to_device_tree
-from opifex_fit.state import TrainState, copy_tree, scalar
+from opifex_fit.sharding import DataParallel
+from opifex_fit.state import TrainState, copy_tree, float_dtype, scalar
 
 
 class Learner:
@@ -77,6 +81,11 @@ class Learner:
 
   Args:
     model: any ``flax.nnx.Module``; its ``nnx.Param`` variables are trained.
+      Its other variables (BatchNorm statistics, Dropout RNG streams, custom
+      ``nnx.Variable``s) live in ``state.rest`` and are updated by every
+      training step. ``fit`` runs the model in train mode, ``evaluate``,
+      ``predict`` and validation in eval mode (``opifex_fit.modes``); the
+      module's own mode is left as it is.
     problem: an ``of.Supervised``, ``of.PDEProblem`` or other ``Problem``.
     optimizer: an optax transformation (default ``optax.adam(1e-3)``); optax
       schedules inside it keep working, and ``lr_scale`` multiplies its updates.
@@ -106,17 +115,21 @@ class Learner:
     self._placement = None if mesh is None else DataParallel(mesh, data_axis)
     self.problem = problem
     self._model = model
-    self.graphdef, params, rest = nnx.split(model, nnx.Param, ...)
+    # Train-mode graphdef for fit; evaluate/predict use ``eval_graphdef``.
+    self.graphdef, params, rest = nnx.split(modes.train_view(model), nnx.Param, ...)
+    self._eval_graphdef = (None, None)
     self.trace_counts: dict[str, int] = {}
     self._extra_terms: dict = {}
     self._jit_cache: dict = {}
     self._optimizer = self._check_optimizer(optimizer or optax.adam(1e-3))
-    weights = {t: scalar(problem.default_weights().get(t, 1.0), jnp.float32)
-               for t in problem.term_names()}
+    dtype = float_dtype(params)  # weights and lr_scale follow the params
+    defaults = problem.default_weights()
+    weights = {t: scalar(data_lib.nonnegative_float(defaults.get(t, 1.0), f"weights[{t!r}]"),
+                         dtype) for t in problem.term_names()}
     self.state = TrainState(
         params=copy_tree(params), rest=copy_tree(rest),
         opt_state=self._init_opt_state(params), step=scalar(0, jnp.int32),
-        rng=jax.random.key(seed), loss_weights=weights, lr_scale=scalar(1.0, jnp.float32),
+        rng=jax.random.key(seed), loss_weights=weights, lr_scale=scalar(1.0, dtype),
         data=None, skipped=scalar(0, jnp.int32), epoch=scalar(0, jnp.int32),
         batch_pos=scalar(0, jnp.int32), perm=jnp.zeros((0,), jnp.int32))
     self.seed = seed
@@ -144,6 +157,15 @@ class Learner:
     self._state, self._model_synced = value, False
 
   @property
+  def eval_graphdef(self):
+    """The model's graphdef in eval mode (Dropout off, BatchNorm running
+    averages; see ``opifex_fit.modes``), over the same state as ``graphdef``."""
+    if self._eval_graphdef[0] is not self.graphdef:  # follows a replaced graphdef
+      self._eval_graphdef = (self.graphdef, modes.eval_graphdef(
+          self.graphdef, self._state.params, self._state.rest))
+    return self._eval_graphdef[1]
+
+  @property
   def mesh(self):
     """The data-parallel mesh (None: one device)."""
     return None if self._placement is None else self._placement.mesh
@@ -162,8 +184,7 @@ class Learner:
 
   @lr_scale.setter
   def lr_scale(self, value: float):
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not value >= 0:
-      raise ValueError(f"lr_scale must be a non-negative float; got {value!r}")
+    value = data_lib.nonnegative_float(value, "lr_scale")
     self.state = self._state.replace(lr_scale=scalar(value, self._state.lr_scale.dtype))
 
   @property
@@ -217,7 +238,7 @@ class Learner:
 
   def load(self, path) -> None:
     """Reads weights written by ``save`` into this learner (same architecture)."""
-    from opifex_fit import saving  # noqa: PLC0415
+    from opifex_fit import saving  # noqa: PLC0415 - Orbax loads only when used
     saving.load_weights(self, path)
 
   def next_key(self) -> jax.Array:
@@ -241,8 +262,10 @@ class Learner:
       return
     if name in self.term_names():
       raise ValueError(f"loss term {name!r} already exists; terms are {self.term_names()}")
+    weight = data_lib.nonnegative_float(weight, f"weight (of loss term {name!r})")
     self._extra_terms[name] = fn
-    weights = dict(self._state.loss_weights, **{name: scalar(weight, jnp.float32)})
+    dtype = self._state.lr_scale.dtype  # the params' float dtype
+    weights = dict(self._state.loss_weights, **{name: scalar(weight, dtype)})
     self.state = self._state.replace(loss_weights=weights)
     self._jit_cache.clear()
 
@@ -266,8 +289,8 @@ class Learner:
                     steps_per_execution=steps_per_execution)
 
   def evaluate(self, data, *, batch_size=None) -> dict[str, float]:
-    """Weighted total ``loss``, each ``<term>_loss`` and the problem's metrics
-    (``Supervised``: ``relative_l2``) on ``data`` (arrays, a
+    """In eval mode: the weighted total ``loss``, each ``<term>_loss`` and the
+    problem's metrics (``Supervised``: ``relative_l2``) on ``data`` (arrays, a
     ``HostDataset`` or an iterable of batches: example-weighted means)."""
     stream = streaming.as_stream(data)
     if stream is not None:
@@ -277,26 +300,46 @@ class Learner:
     return {k: float(v) for k, v in out.items()}
 
   def predict(self, x, *, batch_size=None) -> jax.Array:
-    """The model output for ``x`` (in batches along the leading axis if asked)."""
+    """The model output for ``x`` in eval mode (in batches along the leading
+    axis if asked). Inputs the model cannot take raise ValueError naming the
+    shapes, before anything compiles."""
     batch_size = data_lib.positive_int(batch_size, "batch_size")
     fn = self._cached("predict", lambda: step_lib.build_predict(
-        graphdef=self.graphdef, predict_fn=self.problem.predict, trace_counts=self.trace_counts,
-        placement=self._placement))
+        graphdef=self.eval_graphdef, predict_fn=self.problem.predict,
+        trace_counts=self.trace_counts, placement=self._placement))
     n = max(np.shape(a)[0] for a in jax.tree.leaves(x))
     if batch_size is None or batch_size >= n:
-      return fn(self._state.params, self._state.rest, self._place(jax.tree.map(jnp.asarray, x)))
+      inputs = self._place(jax.tree.map(jnp.asarray, x))
+      self._check_predict_input(fn, inputs, x)
+      return fn(self._state.params, self._state.rest, inputs)
     # Sliced before the transfer (host inputs larger than the device are fine);
     # shared inputs (leading dimension 1) go whole with every slice.
     def part(i):
       return jax.tree.map(lambda a: jnp.asarray(a if np.shape(a)[0] == 1 else a[i:i + batch_size]), x)
+    self._check_predict_input(fn, self._place(part(0)), x)
     parts = [fn(self._state.params, self._state.rest, self._place(part(i)))
              for i in range(0, n, batch_size)]
     return jax.tree.map(lambda *p: jnp.concatenate(p), *parts)
 
+  def _check_predict_input(self, fn, inputs, x) -> None:
+    """Traces ``fn`` on ``inputs`` (jit's own trace cache: no extra trace for
+    the call that follows) and turns a failure into a ValueError with shapes."""
+    traces = dict(self.trace_counts)
+    try:
+      jax.eval_shape(fn, self._state.params, self._state.rest, inputs)
+    except Exception as e:  # rethrown with the shapes that matter
+      self.trace_counts.clear()
+      self.trace_counts.update(traces)  # nothing was compiled
+      seen = None if self._state.data is None else self.problem.model_inputs(self._state.data)
+      hint = "" if seen is None else \
+          f" (it was trained on x of shape {jax.tree.map(np.shape, seen)})"
+      raise ValueError(f"predict: x of shape {jax.tree.map(np.shape, x)} does not fit the "
+                       f"model{hint}: {type(e).__name__}: {e}") from e
+
   # -- internals used by the loop ------------------------------------------------
   def _evaluate_prepared(self, data, batch_size=None) -> dict:
     fn = self._cached("eval", lambda: step_lib.build_eval(
-        graphdef=self.graphdef, loss_terms_fn=self.loss_terms_fn, trace_counts=self.trace_counts,
+        graphdef=self.eval_graphdef, loss_terms_fn=self.loss_terms_fn, trace_counts=self.trace_counts,
         placement=self._placement, metrics_fn=self.problem.metrics))
     batch_size = data_lib.positive_int(batch_size, "batch_size")
     n = self.problem.num_examples(data)

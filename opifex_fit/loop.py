@@ -3,13 +3,14 @@ of ``opifex_fit.learner``)."""
 
 from __future__ import annotations
 
+import math
+
 import jax
 import jax.numpy as jnp
 
 from opifex_fit import data as data_lib
-from opifex_fit import prefetch
+from opifex_fit import prefetch, streaming
 from opifex_fit import step as step_lib
-from opifex_fit import streaming
 from opifex_fit.callbacks.base import Callback, sort_callbacks
 from opifex_fit.state import scalar
 
@@ -121,6 +122,43 @@ def _validation(learner, validation_data, validation_every):
   return lambda: learner._evaluate_prepared(val)
 
 
+def _refuse_streamed(callbacks, stream) -> None:
+  """Callbacks that read ``learner.data`` cannot run on streamed data (it is
+  never on the device): refused before anything runs."""
+  needy = [type(c).__name__ for c in callbacks if getattr(c, "requires_device_data", False)]
+  if stream is not None and needy:
+    raise ValueError(f"callbacks {needy} need the training data on the device "
+                     f"(learner.data), but this fit streams it from a {type(stream).__name__};"
+                     " pass arrays (moved to the device once) or leave these callbacks out")
+
+
+def _cadences(callbacks, validation_every, validation_epoch, epoch_length):
+  """Every step cadence the chunk length must line up with, as ``(what,
+  steps, strict)``; ``strict`` ones move if a chunk does not end on them
+  (epoch events only report late: at the next boundary)."""
+  out = [(f"{type(c).__name__}(every={c.every})", c.every, True) for c in callbacks if c.every]
+  if validation_every:
+    out.append((f"validation_every={validation_every}", validation_every, True))
+  elif validation_epoch:  # an epoch event: reported at the first boundary after it
+    out.append((f"validation once per epoch ({validation_epoch} steps)", validation_epoch, False))
+  if epoch_length:
+    out.append((f"the epoch length ({epoch_length} steps)", epoch_length, False))
+  return out
+
+
+def _check_explicit_chunk(steps_per_execution, cadences) -> None:
+  """An explicit chunk length must divide every strict cadence: a callback
+  that is due in the middle of a chunk would otherwise silently fire later."""
+  if steps_per_execution == "auto":
+    return
+  broken = [what for what, every, strict in cadences if strict and every % steps_per_execution]
+  if broken:
+    fits = math.gcd(*[every for _, every, strict in cadences if strict])
+    raise ValueError(f"steps_per_execution={steps_per_execution} does not divide the cadences "
+                     f"{broken}: they would fire late; pass a divisor of all of them (e.g. "
+                     f"{fits}) or steps_per_execution='auto'")
+
+
 def run_loop(learner, data, *, steps, epochs, batch_size, validation_data,
              validation_every, callbacks, verbose, steps_per_execution):
   # 1. Arguments, all before anything compiles.
@@ -131,6 +169,7 @@ def run_loop(learner, data, *, steps, epochs, batch_size, validation_data,
   if data is None:
     data = problem.default_data(learner.seed)
   stream = streaming.as_stream(data)
+  _refuse_streamed(callbacks, stream)
   if stream is None:
     data = problem.prepare(learner.model, data, "data")
     n = problem.num_examples(data)
@@ -167,14 +206,16 @@ def run_loop(learner, data, *, steps, epochs, batch_size, validation_data,
     epoch_cbs = [c for c in callbacks if overrides(c, "on_epoch_end")]
     begin_cbs = [c for c in callbacks if overrides(c, "on_epoch_begin")]
     step_cbs = [c for c in callbacks if overrides(c, "on_step_end")]
-    cadences = [c.every for c in callbacks if c.every]
-    cadences += [validation_every] if validation_every else []
-    if minibatched and spe and (epoch_cbs or begin_cbs or (validate and not validation_every)):
-      cadences.append(spe)
+    cadences = _cadences(callbacks, validation_every, validate is not None and minibatched
+                         and spe, spe if minibatched and (epoch_cbs or begin_cbs) else None)
     cap = data_lib.MAX_CHUNK if stream is None else streaming.chunk_cap(stream, data)
-    chunk = data_lib.chunk_length(cadences, total, steps_per_execution, cap=cap)
-    if validate is not None and validation_every is None:
-      validation_every = spe if minibatched and spe else chunk
+    chunk = data_lib.chunk_length([c for _, c, _ in cadences], total, steps_per_execution,
+                                  cap=cap)
+    _check_explicit_chunk(steps_per_execution, cadences)
+    val_per_epoch = bool(validate is not None and validation_every is None and minibatched
+                         and spe)
+    if validate is not None and validation_every is None and not val_per_epoch:
+      validation_every = chunk
 
     placement = learner._placement
     stacked_shardings = None if stream is None or placement is None else \
@@ -219,7 +260,8 @@ def run_loop(learner, data, *, steps, epochs, batch_size, validation_data,
       epoch_ended, learner.epoch = epoch > learner.epoch, epoch
       b = Boundary(learner.step, learner.epoch, logs,
                    [c for c in step_cbs if c.is_due(learner.step)],
-                   validate is not None and learner.step % validation_every == 0,
+                   validate is not None and (epoch_ended if val_per_epoch
+                                             else learner.step % validation_every == 0),
                    epoch_cbs if epoch_ended else [], begin_cbs if epoch_ended else [])
       if b.is_empty():
         continue

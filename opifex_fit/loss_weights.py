@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import MutableMapping
 
-import jax
-
+from opifex_fit import data as data_lib
 from opifex_fit.state import scalar
 
 
@@ -22,9 +21,7 @@ class LossWeights(MutableMapping):
     weights = self._learner.state.loss_weights
     if name not in weights:
       raise KeyError(f"no loss term {name!r}; terms are {sorted(weights)}")
-    if isinstance(value, bool) or not isinstance(value, (int, float, jax.Array)) \
-        and not hasattr(value, "__float__"):
-      raise TypeError(f"loss_weights[{name!r}] must be a float; got {value!r}")
+    value = data_lib.nonnegative_float(value, f"loss_weights[{name!r}]")
     new = dict(weights, **{name: scalar(value, weights[name].dtype)})
     self._learner.state = self._learner.state.replace(loss_weights=new)
 

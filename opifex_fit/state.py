@@ -28,8 +28,9 @@ class TrainState:
     step: global optimizer steps done (int32 scalar).
     rng: PRNG key; the chunk derives per-step keys from it with ``fold_in``
       and callbacks split it through ``learner.next_key()``.
-    loss_weights: term -> float32 scalar.
-    lr_scale: float32 scalar multiplying every optimizer update.
+    loss_weights: term -> scalar of ``float_dtype(params)``.
+    lr_scale: scalar of ``float_dtype(params)`` multiplying every optimizer
+      update.
     data: the training data pytree (collocation points live here).
     skipped: int32 count of updates skipped because they were non-finite.
     epoch: int32 epochs completed in the current data pass.
@@ -55,6 +56,15 @@ class TrainState:
 def scalar(value, dtype) -> jax.Array:
   """A device scalar of exactly ``dtype`` (never weakly typed: no recompiles)."""
   return jnp.asarray(value, dtype=dtype)
+
+
+def float_dtype(params) -> jnp.dtype:
+  """The float dtype of the training scalars (loss weights, ``lr_scale``, the
+  chunk's metrics): the parameters' float dtype, at least float32. So float64
+  weights train with float64 losses end to end, and bfloat16 weights never
+  get bfloat16 loss weights or metric sums (they would lose digits)."""
+  dtypes = [a.dtype for a in jax.tree.leaves(params) if jnp.issubdtype(a.dtype, jnp.floating)]
+  return jnp.dtype(jnp.promote_types(jnp.result_type(jnp.float32, *dtypes), jnp.float32))
 
 
 def copy_tree(tree):

@@ -9,7 +9,7 @@ fixed-shape arrays, so one compiled chunk serves the whole fit.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -17,8 +17,9 @@ import optax
 from clu import metrics as clu_metrics
 from flax import nnx
 
+from opifex_fit import modes
 from opifex_fit.sharding import jit_replicated
-from opifex_fit.state import TrainState
+from opifex_fit.state import TrainState, float_dtype
 
 SHUFFLE_STREAM = 0x5F1E  # fold_in tag: shuffling keys never collide with callbacks'
 
@@ -34,10 +35,19 @@ def metrics_collection(term_names) -> type:
       **{n: clu_metrics.Average.from_output(n) for n in names})
 
 
+def empty_metrics(collection, dtype):
+  """An empty accumulator whose totals are ``dtype`` and whose counts have
+  the dtype clu's sums give (int64 under x64): a scan carry of fixed type."""
+  names = [n for n in collection.__dataclass_fields__ if n != "_reduction_counter"]
+  like = {n: jnp.zeros((), dtype) for n in names}
+  shapes = jax.eval_shape(lambda: collection.single_from_model_output(**like))
+  return jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
+
+
 def make_loss_fn(graphdef, loss_terms_fn):
   """(params, rest, batch, weights) -> (loss, (terms, new_rest))."""
   def loss_fn(params, rest, batch, weights):
-    model = nnx.merge(graphdef, params, rest)
+    model = modes.merge(graphdef, params, rest)
     terms = loss_terms_fn(model, batch)
     _, _, new_rest = nnx.split(model, nnx.Param, ...)
     return weighted_loss(terms, weights), (terms, new_rest)
@@ -126,12 +136,15 @@ def build_chunk(*, graphdef, loss_terms_fn: Callable, take: Callable,
     state = state.replace(params=params, rest=rest, opt_state=opt_state,
                           step=state.step + 1, skipped=state.skipped + (~ok).astype(jnp.int32),
                           epoch=epoch, batch_pos=pos, perm=perm)
+    dtype = float_dtype(params)
     outputs = {"loss": loss, **{f"{t}_loss": terms[t] for t in term_names}}
+    outputs = {k: jnp.asarray(v).astype(dtype) for k, v in outputs.items()}
     return (state, acc.merge(collection.single_from_model_output(**outputs))), None
 
   def run_chunk(state: TrainState, batches=None):
     trace_counts["chunk"] = trace_counts.get("chunk", 0) + 1
-    (state, acc), _ = jax.lax.scan(one_step, (state, collection.empty()), batches,
+    acc = empty_metrics(collection, float_dtype(state.params))
+    (state, acc), _ = jax.lax.scan(one_step, (state, acc), batches,
                                    length=n_steps)
     # The logs are outputs, not views of the (donated) state: they stay valid
     # while the next chunk runs, so the loop can read them late.
@@ -158,7 +171,7 @@ def build_eval(*, graphdef, loss_terms_fn: Callable, trace_counts: dict, placeme
     trace_counts["eval"] = trace_counts.get("eval", 0) + 1
     data = data if placement is None else placement.constrain(data)
     loss, (terms, _) = loss_fn(params, rest, data, weights)
-    metrics = {} if metrics_fn is None else metrics_fn(nnx.merge(graphdef, params, rest), data)
+    metrics = {} if metrics_fn is None else metrics_fn(modes.merge(graphdef, params, rest), data)
     return {"loss": loss, **{f"{t}_loss": v for t, v in terms.items()}, **metrics}
   return jit_replicated(evaluate, placement)
 
@@ -168,8 +181,8 @@ def example_weighted_mean(results) -> dict:
   ``(outputs, examples in the batch)``; exact for every mean-type loss."""
   totals, count = None, 0
   for out, w in results:
-    totals = jax.tree.map(lambda o: o * w, out) if totals is None else \
-        jax.tree.map(lambda t, o: t + o * w, totals, out)
+    totals = jax.tree.map(lambda o, w=w: o * w, out) if totals is None else \
+        jax.tree.map(lambda t, o, w=w: t + o * w, totals, out)
     count += w
   if count == 0:
     raise ValueError("data: no examples to evaluate (the iterable yielded no batches)")
@@ -181,6 +194,6 @@ def build_predict(*, graphdef, predict_fn: Callable, trace_counts: dict, placeme
   def predict(params, rest, x):
     trace_counts["predict"] = trace_counts.get("predict", 0) + 1
     x = x if placement is None else placement.constrain(x)
-    return predict_fn(nnx.merge(graphdef, params, rest), x)
+    return predict_fn(modes.merge(graphdef, params, rest), x)
   return jit_replicated(predict, placement)
 

@@ -17,7 +17,8 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 # Default orders (DESIGN section 2): guards first, loggers last, so a checkpoint
 # always stores what loss balancing and early stopping just decided.
@@ -38,10 +39,14 @@ class Callback:
     every: the optimizer-step cadence at which ``on_step_end`` is due, or None
       for "every chunk boundary". The learner chooses its chunk length so that
       every cadence falls on a chunk boundary.
+    requires_device_data: True if the callback reads ``learner.data`` (the
+      training data on the device); ``fit`` then refuses streamed data
+      (``HostDataset``, iterables of batches) before anything runs.
   """
 
   order: int = ORDER_PHYSICS
   every: int | None = None
+  requires_device_data: bool = False
 
   # -- events ---------------------------------------------------------------
   def on_fit_begin(self, learner) -> None:

@@ -68,6 +68,7 @@ class GradNorm(Callback):
   """
 
   order = ORDER_PHYSICS
+  requires_device_data = True  # reads learner.data: refused for streamed data
 
   def __init__(self, alpha: float = 1.5, every: int = 100, lr: float | None = None,
                layer=None, *, terms=None, optimizer: optax.GradientTransformation | None = None):

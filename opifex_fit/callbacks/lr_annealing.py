@@ -66,6 +66,7 @@ class LRAnnealing(Callback):
   """
 
   order = ORDER_PHYSICS
+  requires_device_data = True  # reads learner.data: refused for streamed data
 
   def __init__(self, every: int = 100, momentum: float = 0.9, mode: str = "mean", *,
                terms=None, residual_term: str | None = None):

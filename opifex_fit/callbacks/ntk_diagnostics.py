@@ -58,6 +58,7 @@ class NTKDiagnostics(Callback):
   """
 
   order = ORDER_PHYSICS
+  requires_device_data = True  # reads learner.data: refused for streamed data
 
   def __init__(self, every: int = 1000, n_points: int = 64, *, terms=None):
     self.every = check_every(every, allow_none=False)

@@ -7,6 +7,12 @@ chunk. While the guard is installed the first such signal only sets
 writes a checkpoint and stops the fit cleanly. The first signal also puts the
 previous handlers back, so a second Ctrl-C interrupts at once, as usual.
 
+A signal the process ignores stays ignored: under ``nohup`` or in a
+background job (``python train.py &``) SIGINT is ignored so that a Ctrl-C
+in the terminal does not reach the job, and a fit there must not start
+listening to it (Python itself installs no ``KeyboardInterrupt`` then).
+SIGTERM is still caught, as it is what schedulers send.
+
 Example:
   >>> from opifex_fit.callbacks.preemption import PreemptionGuard
   >>> guard = PreemptionGuard()
@@ -43,7 +49,10 @@ class PreemptionGuard:
     if threading.current_thread() is not threading.main_thread() or self.installed:
       return False
     for s in self.signals:
-      self._previous[s] = signal.getsignal(s)
+      previous = signal.getsignal(s)
+      if previous is signal.SIG_IGN:
+        continue  # ignored on purpose (nohup, background job): leave it so
+      self._previous[s] = previous
       signal.signal(s, self._handle)
     return True
 

@@ -54,6 +54,7 @@ class RAD(Callback):
   """
 
   order = ORDER_PHYSICS
+  requires_device_data = True  # reads learner.data: refused for streamed data
 
   def __init__(self, every: int, k: float = 1.0, c: float = 1.0, pool_size: int = 100_000,
                terms=("pde",), chunk_size: int = 8192):

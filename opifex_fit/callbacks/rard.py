@@ -58,6 +58,7 @@ class RARD(Callback):
   """
 
   order = ORDER_PHYSICS
+  requires_device_data = True  # reads learner.data: refused for streamed data
 
   def __init__(self, every: int, k: float = 2.0, c: float = 0.0, n_add: int | None = None,
                capacity: int | None = None, pool_size: int = 100_000, terms=("pde",),

@@ -84,6 +84,7 @@ class TensorBoard(Callback):
     # Scalars only read logs, so they may run while the next chunk computes;
     # histograms and images read the weights of this very step.
     self.observer = not histograms and images is None
+    self.requires_device_data = histograms  # gradients on learner.data
 
   # -- events ---------------------------------------------------------------
   def on_fit_begin(self, learner):

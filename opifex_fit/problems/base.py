@@ -21,6 +21,8 @@ Contract (all methods are called outside jit except ``loss_terms`` and
 * ``take(data, index)``: the minibatch at integer ``index`` array.
 * ``loss_terms(model, data)``: dict term -> scalar, traced.
 * ``predict(model, x)``: the model output for inputs ``x``, traced.
+* ``model_inputs(data)``: the inputs in prepared data (None: unknown); only
+  for error messages.
 * ``metric_names()`` / ``metrics(model, data)``: quantities reported by
   ``evaluate`` and validation (``val_<name>``) but never trained on; traced.
 """
@@ -59,6 +61,11 @@ class Problem:
   def predict(self, model, x):
     return model(x)
 
+  def model_inputs(self, data):
+    """The part of prepared ``data`` the model is applied to (for messages
+    about ``predict`` inputs), or None if the problem does not say."""
+    del data
+
   def metric_names(self) -> tuple[str, ...]:
     return ()
 
@@ -80,7 +87,7 @@ def to_device_tree(tree, argname: str):
     where = argname + jax.tree_util.keystr(path)
     try:
       arr = np.asarray(leaf)
-    except Exception as e:  # noqa: BLE001 - rethrown with context
+    except Exception as e:
       raise TypeError(f"{where} must be an array; got {type(leaf).__name__}") from e
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
       raise TypeError(f"{where} must be a numeric array; got dtype {arr.dtype}")

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Callable
+from collections.abc import Callable, Mapping
 
 import jax
 import jax.numpy as jnp
@@ -137,7 +136,7 @@ class Supervised(Problem):
   def _probe(model, x, argname):
     try:
       return nnx.eval_shape(lambda m, inputs: m(inputs), model, x)
-    except Exception as e:  # noqa: BLE001 - rethrown with the shapes that matter
+    except Exception as e:
       raise ValueError(f"{argname}: the model cannot be applied to x of shape "
                        f"{jax.tree.map(np.shape, x)}: {type(e).__name__}: {e}") from e
 
@@ -148,6 +147,9 @@ class Supervised(Problem):
     n = example_count(data)
     return jax.tree.map(lambda a: a if a.shape[0] == 1 < n else jnp.take(a, index, axis=0),
                         data)
+
+  def model_inputs(self, data):
+    return data[0]
 
   def metric_names(self):
     return tuple(self._metrics)

@@ -12,6 +12,15 @@ from opifex_fit.callbacks.preemption import PreemptionGuard
 from support import make_learner, sine_data
 
 
+@pytest.fixture(autouse=True)
+def interactive_sigint():
+  """SIGINT as in an interactive run (Ctrl-C raises KeyboardInterrupt), also
+  when pytest itself runs with SIGINT ignored (``nohup``, ``&``)."""
+  previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+  yield
+  signal.signal(signal.SIGINT, previous)
+
+
 class SignalAt(cb.Callback):
   """Sends ``signum`` to this process at a chunk boundary, as a scheduler would."""
 
@@ -66,3 +75,17 @@ def test_guard_does_nothing_outside_the_main_thread():
   thread.start()
   thread.join()
   assert results == [False]
+
+
+def test_an_ignored_sigint_stays_ignored():
+  # As under nohup or in a background job: Ctrl-C in the terminal is not for
+  # this process; SIGTERM (the scheduler's) is still caught.
+  signal.signal(signal.SIGINT, signal.SIG_IGN)
+  guard = PreemptionGuard()
+  assert guard.install()
+  assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+  assert signal.getsignal(signal.SIGTERM) == guard._handle
+  os.kill(os.getpid(), signal.SIGINT)
+  assert not guard.requested
+  guard.uninstall()
+  assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
