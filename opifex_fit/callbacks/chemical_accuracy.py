@@ -12,8 +12,9 @@ KCAL_MOL_IN_HARTREE = 1.0 / 627.509474  # 1.594e-3
 
 
 class ChemicalAccuracyState(NamedTuple):
-  """What survives a checkpoint: the step the target was first met (or None),
-  the best monitored value so far and the number of checks."""
+  """What survives a checkpoint: the target, the step it was first met (or
+  None), the best monitored value so far and the number of checks."""
+  target: float
   reached_step: int | None = None
   best: float | None = None
   checks: int = 0
@@ -28,9 +29,14 @@ class ChemicalAccuracy(MonitorCallback):
   target is met is kept in ``reached_step``, logged as
   ``chemical_accuracy_step`` (in ``learner.logs`` and the History record of
   that step) and saved in checkpoints: a run resumed after reaching the
-  target stops again at its first check and keeps the original step. With
-  ``stop=False`` it only records. A check happens after each validation for
-  ``val_*`` monitors, at each epoch end otherwise, or every ``every`` steps.
+  same target stops again at its first check (one chunk later) and keeps the
+  original step; a different target starts a new search. With
+  ``stop=False`` it only records. A check happens at every chunk boundary
+  where the monitored value was just computed (after each validation for
+  ``val_*`` monitors), or only every ``every`` steps if given. It runs in
+  ``on_step_end``, where the validation logs are already present and before
+  ``cb.Checkpoint`` saves, so the checkpoint of the step that reached the
+  target records it.
 
   Example:
     >>> from opifex_fit import callbacks as cb
@@ -59,14 +65,23 @@ class ChemicalAccuracy(MonitorCallback):
       raise TypeError(f"stop must be a bool; got {stop!r}")
     self.target, self.stop, self.verbose = float(target), stop, verbose
     self.every = check_every(every)
-    self.state = ChemicalAccuracyState()
+    self.state = ChemicalAccuracyState(self.target)
 
   @property
   def reached_step(self) -> int | None:
     return self.state.reached_step
 
   def on_fit_begin(self, learner):
-    self.state = ChemicalAccuracyState()  # a Checkpoint (later order) may restore it
+    self.state = ChemicalAccuracyState(self.target)  # a Checkpoint (later order) may restore it
+
+  def on_step_end(self, learner):
+    self.check(learner)
+
+  def on_validation_end(self, learner):
+    pass  # checked in on_step_end, before a checkpoint of this step is saved
+
+  def on_epoch_end(self, learner):
+    pass
 
   def log_names(self, learner):
     return ("chemical_accuracy_step",)
@@ -94,6 +109,8 @@ class ChemicalAccuracy(MonitorCallback):
 
   def load_state_dict(self, state):
     reached, best = state["reached_step"], state["best"]
+    if float(state["target"]) != self.target:
+      reached = None  # a new target is a new search; the best value still holds
     self.state = ChemicalAccuracyState(
-        reached_step=None if reached is None else int(reached),
+        self.target, reached_step=None if reached is None else int(reached),
         best=None if best is None else float(best), checks=int(state["checks"]))
