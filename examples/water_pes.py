@@ -104,7 +104,7 @@ def main(n_geometries=500, sizes=(25, 50, 100, 200, 350), n_val=50, n_test=100, 
         f"energy spread (std) {e.std() * HARTREE_TO_KCAL_MOL:.1f} kcal/mol")
   test, val, trains = split((pos, e, f), sizes, n_val, n_test)
   print(f"{'N train':>7} | {'NN E MAE':>9} {'NN F MAE':>9} {'1 kcal/mol at':>13} | "
-        f"{'KRR E MAE':>9} {'KRR F MAE':>9} | better E")
+        f"{'KRR E MAE':>9} {'KRR F MAE':>9} | better E, F")
   rows = []
   for train in trains:
     learner, reached = train_nn(train, val, steps, verbose)
@@ -117,7 +117,8 @@ def main(n_geometries=500, sizes=(25, 50, 100, 200, 350), n_val=50, n_test=100, 
     rows.append(row)
     print(f"{row['n']:>7} | {row['nn_e']:>9.3f} {row['nn_f']:>9.3f} "
           f"{'never' if reached is None else f'step {reached}':>13} | {krr_e:>9.3f} "
-          f"{krr_f:>9.3f} | {'NN' if row['nn_e'] < krr_e else 'KRR'}")
+          f"{krr_f:>9.3f} | {'NN' if row['nn_e'] < krr_e else 'KRR'}, "
+          f"{'NN' if row['nn_f'] < krr_f else 'KRR'}")
   print("MAE on", n_test, "test geometries: energies kcal/mol, forces kcal/mol/A; "
         f"NN: energies+forces, {steps} Adam steps; KRR: energies only")
   return rows
