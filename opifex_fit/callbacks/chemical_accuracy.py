@@ -7,8 +7,7 @@ from typing import NamedTuple
 
 from opifex_fit.callbacks.base import ORDER_EARLY_STOPPING, check_every
 from opifex_fit.callbacks.monitor import MonitorCallback
-
-KCAL_MOL_IN_HARTREE = 1.0 / 627.509474  # 1.594e-3
+from opifex_fit.problems.energy_forces import CHEMICAL_ACCURACY
 
 
 class ChemicalAccuracyState(NamedTuple):
@@ -41,8 +40,8 @@ class ChemicalAccuracy(MonitorCallback):
   Example:
     >>> from opifex_fit import callbacks as cb
     >>> stopper = cb.ChemicalAccuracy()            # 1 kcal/mol on val_energy_mae
-    >>> stopper.target
-    0.0015936254980079682
+    >>> round(stopper.target, 6)
+    0.001594
 
   Args:
     target: the value to reach, in the monitored metric's units.
@@ -54,7 +53,7 @@ class ChemicalAccuracy(MonitorCallback):
 
   order = ORDER_EARLY_STOPPING
 
-  def __init__(self, target: float = KCAL_MOL_IN_HARTREE, monitor: str = "val_energy_mae",
+  def __init__(self, target: float = CHEMICAL_ACCURACY, monitor: str = "val_energy_mae",
                *, stop: bool = True, every=None, verbose: int = 0):
     super().__init__(monitor, mode="min")
     if isinstance(target, bool) or not isinstance(target, (int, float)) \

@@ -24,7 +24,9 @@ from opifex_fit.datasets.geometries import (
   WATER_ATOMS,
   h2_curve,
   water_displacements,
+  water_equilibrium,
 )
+from opifex_fit.datasets.normal_modes import normal_mode_displacements
 
 
 def _pyscf():
@@ -51,14 +53,7 @@ def _check_iterations(value):
   return value
 
 
-def single_point(atomic_numbers, positions, *, method: str = "hf", basis: str = "sto-3g",
-                 scf_max_iterations: int = 100, conv_tol: float = 1e-10):
-  """``(energy, forces (atoms, 3), converged)`` for one geometry in Bohr.
-
-  ``method`` is ``"hf"`` (restricted Hartree-Fock) or a PySCF exchange-
-  correlation name such as ``"pbe"`` or ``"b3lyp"`` (restricted Kohn-Sham);
-  closed shells only. Forces are PySCF's analytic nuclear gradients, negated.
-  """
+def _scf(atomic_numbers, positions, method, basis, scf_max_iterations, conv_tol):
   gto, scf, dft = _pyscf()
   mol = gto.M(atom=[(int(z), tuple(map(float, r))) for z, r in zip(atomic_numbers, positions)],
               basis=basis, unit="Bohr", verbose=0)
@@ -68,12 +63,36 @@ def single_point(atomic_numbers, positions, *, method: str = "hf", basis: str = 
     mf = dft.RKS(mol)
     mf.xc = method
   mf.chkfile, mf.max_cycle, mf.conv_tol, mf.verbose = None, scf_max_iterations, conv_tol, 0
+  return mf
+
+
+def single_point(atomic_numbers, positions, *, method: str = "hf", basis: str = "sto-3g",
+                 scf_max_iterations: int = 100, conv_tol: float = 1e-10):
+  """``(energy, forces (atoms, 3), converged)`` for one geometry in Bohr.
+
+  ``method`` is ``"hf"`` (restricted Hartree-Fock) or a PySCF exchange-
+  correlation name such as ``"pbe"`` or ``"b3lyp"`` (restricted Kohn-Sham);
+  closed shells only. Forces are PySCF's analytic nuclear gradients, negated.
+  """
+  mf = _scf(atomic_numbers, positions, method, basis, scf_max_iterations, conv_tol)
   energy = float(mf.kernel())
   if not mf.converged:
     return energy, None, False
   grad = mf.nuc_grad_method()
   grad.verbose = 0
   return energy, -np.asarray(grad.kernel()), True
+
+
+def hessian(atomic_numbers, positions, *, method: str = "hf", basis: str = "sto-3g",
+            scf_max_iterations: int = 100, conv_tol: float = 1e-10) -> np.ndarray:
+  """PySCF's analytic Hessian ``(atoms, 3, atoms, 3)`` in Hartree/Bohr^2."""
+  mf = _scf(atomic_numbers, np.asarray(positions, np.float64), method, basis,
+            _check_iterations(scf_max_iterations), conv_tol)
+  mf.kernel()
+  if not mf.converged:
+    raise RuntimeError(f"the SCF at the reference geometry did not converge within "
+                       f"scf_max_iterations={scf_max_iterations}; no Hessian")
+  return np.asarray(mf.Hessian().kernel()).transpose(0, 2, 1, 3)
 
 
 def compute_pes(atomic_numbers, positions, *, method: str = "hf", basis: str = "sto-3g",
@@ -119,26 +138,47 @@ def warn_excluded(excluded, n_total: int, scf_max_iterations: int) -> None:
 
 
 def _cached_pes(name, atomic_numbers, positions, params, cache_dir, **scf):
-  data = cached(name, {**params, **scf}, lambda: _compute(atomic_numbers, positions, **scf),
+  """``positions`` is a function, so that a cached set skips sampling (a Hessian)."""
+  data = cached(name, {**params, **scf}, lambda: _compute(atomic_numbers, positions(), **scf),
                 cache_dir)
-  warn_excluded(data["excluded"], len(positions), scf["scf_max_iterations"])  # cached ones too
+  warn_excluded(data["excluded"], params["n"], scf["scf_max_iterations"])  # cached ones too
   return (data["positions"], data["energies"], data["forces"]), data["excluded"]
 
 
-def water_pes(n: int, *, sigma: float = 0.1, seed: int = 0, method: str = "hf",
+def water_pes(n: int, *, sampling: str = "random", sigma: float = 0.1,
+              temperature: float = 1000.0, seed: int = 0, method: str = "hf",
               basis: str = "sto-3g", scf_max_iterations: int = 100, cache_dir=DEFAULT):
-  """``((positions, energies, forces), excluded)`` of ``n`` randomly displaced
-  water geometries (atoms O, H, H; Gaussian displacements of ``sigma`` Bohr
-  around the experimental geometry), cached in ``cache_dir``."""
-  positions = water_displacements(n, sigma=sigma, seed=seed)
-  return _cached_pes("water_pes", WATER_ATOMS, positions, {"n": n, "sigma": sigma, "seed": seed},
-                     cache_dir, method=method, basis=basis, scf_max_iterations=scf_max_iterations)
+  """``((positions, energies, forces), excluded)`` of ``n`` water geometries
+  (atoms O, H, H) around the experimental geometry, cached in ``cache_dir``.
+
+  ``sampling="random"``: Gaussian Cartesian displacements of ``sigma`` Bohr.
+  ``sampling="normal_modes"``: the classical harmonic ensemble at
+  ``temperature`` K from the Hessian of ``method``/``basis`` at the reference
+  (``opifex_fit.datasets.normal_modes``).
+  """
+  scf = {"method": method, "basis": basis, "scf_max_iterations": scf_max_iterations}
+  if sampling == "random":
+    water_displacements(n, sigma=sigma, seed=seed)  # checks the arguments now
+
+    def positions():
+      return water_displacements(n, sigma=sigma, seed=seed)
+    params = {"n": n, "sigma": sigma, "seed": seed}
+  elif sampling == "normal_modes":
+    def positions():
+      reference = water_equilibrium()
+      return normal_mode_displacements(WATER_ATOMS, reference, hessian(
+          WATER_ATOMS, reference, **scf), n, temperature=temperature, seed=seed)
+    params = {"n": n, "T": temperature, "seed": seed, "sampling": "nm"}
+  else:
+    raise ValueError(f"sampling must be 'random' or 'normal_modes'; got {sampling!r}")
+  return _cached_pes("water_pes", WATER_ATOMS, positions, params, cache_dir, **scf)
 
 
 def h2_pes(n: int, *, r_min: float = 1.0, r_max: float = 3.0, method: str = "hf",
            basis: str = "sto-3g", scf_max_iterations: int = 100, cache_dir=DEFAULT):
   """``((positions, energies, forces), excluded)`` of H2 at ``n`` bond lengths
   over ``[r_min, r_max]`` Bohr, cached in ``cache_dir``."""
-  positions = h2_curve(n, r_min=r_min, r_max=r_max)
-  return _cached_pes("h2_pes", H2_ATOMS, positions, {"n": n, "rmin": r_min, "rmax": r_max},
-                     cache_dir, method=method, basis=basis, scf_max_iterations=scf_max_iterations)
+  h2_curve(n, r_min=r_min, r_max=r_max)  # checks the arguments now
+  return _cached_pes("h2_pes", H2_ATOMS, lambda: h2_curve(n, r_min=r_min, r_max=r_max),
+                     {"n": n, "rmin": r_min, "rmax": r_max}, cache_dir, method=method,
+                     basis=basis, scf_max_iterations=scf_max_iterations)

@@ -93,3 +93,35 @@ def test_samplers():
   assert w.shape == (50, 3, 3) and abs(np.std(w[1:] - w[0]) - 0.05) < 0.01
   np.testing.assert_allclose(np.linalg.norm(ds.water_equilibrium()[1]), 0.9572 / 0.529177210903)
   np.testing.assert_array_equal(ds.water_displacements(5, seed=2), ds.water_displacements(5, seed=2))
+
+
+def test_normal_modes_of_a_spring_give_the_equipartition_bond_spread():
+  k, temperature = 0.37, 800.0  # Hartree/Bohr^2, K
+  hessian = np.zeros((2, 3, 2, 3))
+  hessian[0, 0, 0, 0] = hessian[1, 0, 1, 0] = k
+  hessian[0, 0, 1, 0] = hessian[1, 0, 0, 0] = -k
+  r0 = np.array([[0.0, 0, 0], [1.4, 0, 0]])
+  omega, _ = ds.vibrational_modes((1, 1), r0, hessian)
+  mu = 1.00782503 / 2 * 1822.888486
+  np.testing.assert_allclose(omega, [np.sqrt(k / mu)], rtol=1e-8)
+  r = ds.normal_mode_displacements((1, 1), r0, hessian, 20000, temperature=temperature)
+  bond = r[:, 1, 0] - r[:, 0, 0]
+  kT = temperature * 3.166811563e-6
+  np.testing.assert_allclose(np.var(bond - 1.4), kT / k, rtol=0.05)  # <k dr^2 / 2> = kT / 2
+  np.testing.assert_allclose(r[:, :, 1:], 0.0, atol=1e-12)  # only the bond moves
+  np.testing.assert_allclose(r.mean(1)[:, 0], 0.7, atol=1e-12)  # centre of mass stays
+  with pytest.raises(ValueError, match=r"no built-in mass for atomic numbers \[92\]"):
+    ds.vibrational_modes((92, 1), r0, hessian)
+
+
+def test_water_normal_mode_sampling_uses_the_pyscf_hessian(tmp_path):
+  (pos, _, _), excluded = ds.water_pes(4, sampling="normal_modes", temperature=500.0,
+                                       cache_dir=tmp_path)
+  assert pos.shape == (4, 3, 3) and excluded.size == 0
+  np.testing.assert_allclose(pos[0], ds.water_equilibrium())
+  shift = pos[1:] - pos[0]
+  assert 1e-3 < np.abs(shift).max() < 0.5  # thermal: small, nonzero
+  masses = np.array([15.99491462, 1.00782503, 1.00782503])
+  np.testing.assert_allclose(masses @ shift, 0.0, atol=1e-10)  # vibrations keep the centre of mass
+  with pytest.raises(ValueError, match="sampling must be 'random' or 'normal_modes'"):
+    ds.water_pes(2, sampling="md", cache_dir=None)
