@@ -101,3 +101,22 @@ def test_constructor_errors():
     of.EnergyForces(w_forces=-1)
   with pytest.raises(ValueError, match="atomic_numbers must be a list of positive ints"):
     of.EnergyForces(atomic_numbers=["O", "H"])
+
+
+def test_minibatches_and_predict_with_the_invariant_model():
+  from opifex_fit.datasets import water_displacements
+  r = water_displacements(48, sigma=0.1, seed=0).astype(np.float32)
+  d = r[:, 1:] - r[:, :1]
+  e = np.sum(np.linalg.norm(d, axis=-1) ** 2, axis=1)  # a smooth invariant toy energy
+  grad = np.zeros_like(r)
+  grad[:, 1:] = 2 * d
+  grad[:, 0] = -2 * d.sum(1)
+  model = of.models.InvariantPES([8, 1, 1], [16], reference=(r, e), rngs=nnx.Rngs(0))
+  learner = of.Learner(model, of.EnergyForces(), optax.adam(3e-3))
+  before = learner.evaluate((r, e, -grad))
+  learner.fit((r, e, -grad), epochs=30, batch_size=16, verbose=0)
+  after = learner.evaluate((r, e, -grad))
+  assert after["force_mae"] < 0.5 * before["force_mae"]
+  assert learner.trace_counts["chunk"] == 1
+  np.testing.assert_allclose(learner.predict(r, batch_size=20), learner.predict(r), rtol=1e-6)
+  assert learner.predict(r).shape == (48,)
