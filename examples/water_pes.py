@@ -15,7 +15,21 @@ For each training-set size:
   * KRR: Gaussian-kernel ridge regression on the same descriptors, on energies
     only (the GDML papers' energy baseline), with kernel width and ridge chosen
     on the validation set; its forces are the gradient of its energy.
-Test MAEs are printed in kcal/mol and kcal/mol/Angstrom.
+Test MAEs are printed in kcal/mol and kcal/mol/Angstrom. Measured here (500
+geometries, energy spread 11.2 kcal/mol; 100 test geometries):
+
+  N train | NN E MAE  NN F MAE  1 kcal/mol at | KRR E MAE KRR F MAE
+       25 |    0.148     2.393       step 100 |     0.053     1.091
+       50 |    0.095     1.494        step 80 |     0.017     1.021
+      100 |    0.057     1.029       step 100 |     0.005     1.545
+      200 |    0.026     0.546       step 100 |     0.003     3.386
+      350 |    0.028     0.511       step 120 |     0.002     4.305
+
+KRR wins on energies at every size: water's descriptor here is its three
+internal coordinates and this surface is smooth, so energy-only KRR is close
+to exact. The NN, taught by forces, wins on forces from 100 geometries on;
+KRR's forces get worse as its kernel narrows to fit energies (the GDML
+papers' point about energy-only models). Both pass 1 kcal/mol easily here.
 
   python examples/water_pes.py        # a few minutes on 2 CPU cores (PySCF once)
 """
