@@ -12,6 +12,7 @@ from opifex_fit.callbacks.reference_error import ReferenceSolution
 from opifex_fit.problems.base import Problem
 from opifex_fit.problems.conditions import DirichletBC, InitialCondition, NeumannBC, PeriodicBC
 from opifex_fit.problems.domains import Box, Interval
+from opifex_fit.problems.energy_forces import EnergyForces
 from opifex_fit.problems.pde import PDEProblem
 from opifex_fit.problems.supervised import Supervised
 from opifex_fit.sharding import data_parallel_mesh

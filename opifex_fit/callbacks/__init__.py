@@ -1,6 +1,7 @@
 """Callbacks: every training feature, ordered on one loop."""
 from opifex_fit.callbacks.base import Callback
 from opifex_fit.callbacks.checkpoint import Checkpoint
+from opifex_fit.callbacks.chemical_accuracy import ChemicalAccuracy
 from opifex_fit.callbacks.conservation import Conservation
 from opifex_fit.callbacks.csv_logger import CSVLogger
 from opifex_fit.callbacks.early_stopping import EarlyStopping
