@@ -13,8 +13,8 @@ from typing import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
-from flax import nnx
 
+from opifex_fit import modes
 from opifex_fit.callbacks.tensorboard import named_leaves
 
 
@@ -70,7 +70,7 @@ def count_trace(learner, name: str) -> None:
 def term_losses(graphdef, loss_terms_fn, names):
   """``fn(params, rest, data) -> losses (T,)``, the unweighted terms, traceable."""
   def fn(params, rest, data):
-    terms = loss_terms_fn(nnx.merge(graphdef, params, rest), data)
+    terms = loss_terms_fn(modes.merge(graphdef, params, rest), data)
     return jnp.stack([jnp.asarray(terms[n], jnp.float32) for n in names])
   return fn
 
@@ -90,7 +90,7 @@ def term_jacobian(graphdef, loss_terms_fn, names, select: tuple[int, ...] | None
       full = list(leaves)
       for i, v in zip(idx, chosen):
         full[i] = v
-      terms = loss_terms_fn(nnx.merge(graphdef, treedef.unflatten(full), rest), data)
+      terms = loss_terms_fn(modes.merge(graphdef, treedef.unflatten(full), rest), data)
       vec = jnp.stack([jnp.asarray(terms[n], jnp.float32) for n in names])
       return vec, vec
 

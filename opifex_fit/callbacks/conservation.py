@@ -8,8 +8,8 @@ from collections.abc import Mapping
 import jax
 import jax.numpy as jnp
 import numpy as np
-from flax import nnx
 
+from opifex_fit import modes
 from opifex_fit.callbacks.base import ORDER_PHYSICS, Callback, check_every
 
 BUILTIN = ("mass", "energy", "momentum")
@@ -206,7 +206,7 @@ class Conservation(Callback):
     @jax.jit
     def check(params, rest):
       counts["conservation"] = counts.get("conservation", 0) + 1
-      return drift(nnx.merge(graphdef, params, rest))
+      return drift(modes.merge(graphdef, params, rest))
     return check
 
   def _penalty(self, law, grids, w, predict):

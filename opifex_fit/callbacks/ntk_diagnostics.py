@@ -7,8 +7,8 @@ from collections.abc import Mapping
 import jax
 import jax.numpy as jnp
 import numpy as np
-from flax import nnx
 
+from opifex_fit import modes
 from opifex_fit.callbacks import balancing as bal
 from opifex_fit.callbacks.base import ORDER_PHYSICS, Callback, check_every
 from opifex_fit.problems.supervised import Supervised
@@ -123,7 +123,7 @@ class NTKDiagnostics(Callback):
       bal.count_trace(learner, "ntk_diagnostics")
       out = {}
       for t in names:
-        vec = lambda p, t=t: residual(nnx.merge(graphdef, p, rest), t, subsets[t]).reshape(-1)
+        vec = lambda p, t=t: residual(modes.merge(graphdef, p, rest), t, subsets[t]).reshape(-1)
         jac = jax.jacrev(vec)(params)
         rows = [j.reshape(j.shape[0], -1).astype(jnp.float32) for j in jax.tree.leaves(jac)]
         k = sum(r @ r.T for r in rows)

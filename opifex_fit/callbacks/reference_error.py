@@ -21,8 +21,8 @@ from typing import Callable
 import jax
 import jax.numpy as jnp
 import numpy as np
-from flax import nnx
 
+from opifex_fit import modes
 from opifex_fit.callbacks.base import ORDER_METRICS, Callback, check_every
 from opifex_fit.problems.base import to_device_tree
 
@@ -67,7 +67,7 @@ class ReferenceSolution(Callback):
   def on_fit_begin(self, learner):
     self._build(learner)
     pred = jax.eval_shape(lambda p, r: learner.problem.predict(
-        nnx.merge(learner.graphdef, p, r), self.points), learner.state.params, learner.state.rest)
+        modes.merge(learner.graphdef, p, r), self.points), learner.state.params, learner.state.rest)
     if pred.size != self.values.size:
       raise ValueError(f"ReferenceSolution: the model predicts {pred.shape} at the reference"
                        f" points but values has shape {self.values.shape}")
@@ -88,7 +88,7 @@ class ReferenceSolution(Callback):
 
     @jax.jit
     def rel_l2(params, rest, points, values):
-      pred = predict(nnx.merge(graphdef, params, rest), points).reshape(-1)
+      pred = predict(modes.merge(graphdef, params, rest), points).reshape(-1)
       ref = values.reshape(-1).astype(pred.dtype)
       return jnp.linalg.norm(pred - ref) / jnp.linalg.norm(ref)
 

@@ -27,7 +27,8 @@ from collections.abc import Mapping
 import jax
 import jax.numpy as jnp
 import numpy as np
-from flax import nnx
+
+from opifex_fit import modes
 
 
 def check_number(value, name: str, *, positive: bool = False) -> float:
@@ -143,7 +144,7 @@ def abs_residual_fn(problem, graphdef, term: str, chunk_size: int, placement=Non
   so each device evaluates its share of the pool, as the training chunk does.
   """
   def eps(params, rest, points):
-    model = nnx.merge(graphdef, params, rest)
+    model = modes.merge(graphdef, params, rest)
 
     def one(x):
       r = problem.pointwise_residuals(model, term, x[None])[0]

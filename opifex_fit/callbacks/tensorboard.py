@@ -9,8 +9,8 @@ from typing import Any, Callable, Mapping
 import jax
 import jax.numpy as jnp
 import numpy as np
-from flax import nnx
 
+from opifex_fit import modes
 from opifex_fit.callbacks.base import ORDER_LOGGER, Callback, check_every
 
 _WRITER_METHODS = ("write_scalars", "write_images", "write_histograms", "write_hparams",
@@ -155,7 +155,7 @@ def _build_grad_fn(learner):
   @jax.jit
   def grad_fn(params, rest, data, weights):
     def loss(p):
-      terms = loss_terms_fn(nnx.merge(graphdef, p, rest), data)
+      terms = loss_terms_fn(modes.merge(graphdef, p, rest), data)
       return sum(weights[t] * v for t, v in terms.items())
     return jax.grad(loss)(params)
   return grad_fn
