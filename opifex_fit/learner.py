@@ -31,8 +31,12 @@ The loop of ``fit`` (this docstring is its specification; the code is in
           logs = one device_get of the chunk's mean losses, lr_scale, weights
           if validation is due: logs |= val_* from the jitted evaluate
           on_step_end      for callbacks whose ``every`` divides step
+                           (except ``runs_last`` ones, below)
           on_validation_end for all callbacks, if validation ran
           on_epoch_end     for all callbacks, if an epoch ended in the chunk
+          on_step_end      for callbacks with ``runs_last`` (Checkpoint), due
+                           here or because the fit stops here: they persist
+                           the boundary after every other hook changed it
           on_epoch_begin   for all callbacks, if another epoch follows
    7. on an exception: on_exception(learner, exc) for each, then re-raise.
    8. finally: on_fit_end for each callback, always; then ``learner.model``

@@ -85,8 +85,12 @@ def _process(learner, b: Boundary, validate, stopping_check) -> None:
     # The whole validation set in one call: one compile, no remainder batch.
     val_logs = jax.device_get(validate())
     learner.logs.update({f"val_{k}": float(v) for k, v in val_logs.items()})
+  # Callbacks that persist the boundary (Checkpoint: ``runs_last``) see every
+  # other callback's state after its validation and epoch hooks too.
+  last = [c for c in b.step_cbs if getattr(c, "runs_last", False)]
   for c in b.step_cbs:
-    c.on_step_end(learner)
+    if c not in last:
+      c.on_step_end(learner)
   if b.val_due:
     for c in learner.callbacks:
       c.on_validation_end(learner)
@@ -95,9 +99,10 @@ def _process(learner, b: Boundary, validate, stopping_check) -> None:
   if learner.stop_training:
     # The fit ends at this boundary: callbacks due only now that the stop is
     # known (Checkpoint's final save) run before on_fit_end changes the state.
-    for c in learner.callbacks:
-      if c not in b.step_cbs and overrides(c, "on_step_end") and c.is_due(b.step):
-        c.on_step_end(learner)
+    last += [c for c in learner.callbacks if c not in b.step_cbs and c not in last
+             and overrides(c, "on_step_end") and c.is_due(b.step)]
+  for c in last:
+    c.on_step_end(learner)
   if stopping_check():
     for c in b.begin_cbs:
       c.on_epoch_begin(learner)

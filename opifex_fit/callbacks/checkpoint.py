@@ -137,6 +137,10 @@ class Checkpoint(Callback):
     self._guard.install()
     self._ready = True
 
+  # Saved after every other hook of its boundary (validation and epoch-end
+  # checks included), so a checkpoint holds the callbacks' states of that step.
+  runs_last = True
+
   def is_due(self, step: int) -> bool:
     # Also due on a pending signal and at the last boundary (the target step, or
     # an early stop), so the final checkpoint is the training state a resumed

@@ -18,6 +18,7 @@ class KillAt(cb.Callback):
   """SIGKILLs the process at a chunk boundary (after the Checkpoint saved)."""
 
   every, order = 10, 60
+  runs_last = True  # with Checkpoint (order 50), after it: the kill follows the save
 
   def __init__(self, step):
     self.step = step

@@ -85,3 +85,20 @@ def test_the_final_checkpoint_after_an_early_stop_is_the_state_of_the_stop_step(
   # The model ends with the best weights (Keras semantics).
   np.testing.assert_array_equal(kernel(jax.device_get(learner.state.params)),
                                 kernel(record.params[60]))
+
+
+def test_a_checkpoint_holds_the_validation_check_of_its_step(tmp_path):
+  """Checkpoint saves after the boundary's on_validation_end: a resumed
+  EarlyStopping on val_loss has made exactly the checks of an uninterrupted run."""
+  from support import make_learner, sine_data
+
+  def fit(directory, steps):
+    learner, stopper = make_learner(), cb.EarlyStopping("val_loss", patience=1000)
+    learner.fit(sine_data(), steps=steps, validation_data=sine_data(seed=1), validation_every=10,
+                verbose=0, callbacks=[stopper, cb.Checkpoint(directory, every=10, verbose=0)])
+    return stopper
+
+  reference = fit(tmp_path / "ref", 100)
+  fit(tmp_path / "cut", 50)
+  resumed = fit(tmp_path / "cut", 100)
+  assert reference.checks == resumed.checks == 10
