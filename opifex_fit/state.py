@@ -71,6 +71,8 @@ def copy_tree(tree):
   """A copy that survives the donation of the original's buffers (a device
   copy that keeps the sharding and compiles nothing, unlike ``jnp.array``)."""
   def copy(a):
+    if getattr(a, "weak_type", False):  # the chunk returns strong types: else a retrace
+      return jnp.array(a, dtype=a.dtype, copy=True)
     if isinstance(a, jax.Array):  # same placement, committed or not (else: a recompile)
       target = None if a.is_fully_addressable else a.sharding
       return jax.device_put(a, target, may_alias=False)

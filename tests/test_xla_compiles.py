@@ -41,3 +41,19 @@ def test_pde_chunk_compiles_once(caplog):
   data = problem.sample(64, 16)
   assert xla_compiles(caplog, lambda: learner.fit(data, steps=20, verbose=0,
                                                   steps_per_execution=5)) == 1
+
+
+def test_a_weakly_typed_parameter_does_not_recompile(caplog):
+  class Scaled(nnx.Module):
+    def __init__(self, rngs):
+      self.net = of.models.MLP(2, [8, 1], rngs=rngs)
+      self.scale = nnx.Param(jax.numpy.asarray(1.0))  # weakly typed
+
+    def __call__(self, x):
+      return self.scale[...] * self.net(x)
+
+  x = np.random.default_rng(0).uniform(-1, 1, (64, 2)).astype(np.float32)
+  learner = of.Learner(Scaled(nnx.Rngs(0)), of.Supervised("mse"), optax.adam(1e-3))
+  fit = lambda: learner.fit((x, x[:, :1]), steps=20, verbose=0, steps_per_execution=5)
+  assert xla_compiles(caplog, fit) == 1
+  assert learner.trace_counts["chunk"] == 1
