@@ -8,7 +8,14 @@ import jax.numpy as jnp
 import pytest
 from flax import nnx
 
-from opifex_fit.models import FNO, MLP, DeepONet, FourierFeatures, ModifiedMLP, PirateNet
+from opifex_fit.models import (
+  FNO,
+  MLP,
+  DeepONet,
+  FourierFeatures,
+  ModifiedMLP,
+  PirateNet,
+)
 
 # x64 is a process-wide flag: the float64 checks run in a fresh interpreter.
 _X64_SCRIPT = textwrap.dedent("""

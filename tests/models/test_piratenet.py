@@ -4,7 +4,12 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from opifex_fit.models import FactorizedDense, FourierFeatures, PeriodicEmbedding, PirateNet
+from opifex_fit.models import (
+  FactorizedDense,
+  FourierFeatures,
+  PeriodicEmbedding,
+  PirateNet,
+)
 from opifex_fit.models.dense import kernel_of
 
 
