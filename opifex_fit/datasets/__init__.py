@@ -5,13 +5,24 @@ Each is a pure function of its parameters and seed:
 * ``burgers``: 1-D viscous Burgers ``u0 -> u(., T)`` (pseudo-spectral ETDRK4).
 * ``darcy``: 2-D Darcy flow ``a -> u`` (finite differences, sparse direct solve).
 * ``antiderivative``: ``v -> int_0^x v`` for DeepONet (exact spline integrals).
+* ``allen_cahn``: periodic Allen-Cahn reference (jaxpi's PINN benchmark; Fourier ETDRK4).
+* ``allen_cahn_dirichlet``: Allen-Cahn with ``u(+-1) = -1`` (Wu et al. 2023;
+  Chebyshev collocation, matrix ETDRK4).
 """
 
+from opifex_fit.datasets.allen_cahn import allen_cahn, solve_allen_cahn
+from opifex_fit.datasets.allen_cahn_dirichlet import (
+    allen_cahn_dirichlet,
+    chebyshev_interpolate,
+    solve_allen_cahn_dirichlet,
+)
 from opifex_fit.datasets.antiderivative import antiderivative
 from opifex_fit.datasets.burgers import burgers, cole_hopf, solve_burgers
 from opifex_fit.datasets.cache import cached, default_cache_dir
 from opifex_fit.datasets.darcy import darcy, solve_darcy
 from opifex_fit.datasets.grf import neumann_grf_2d, periodic_grf_1d, rbf_grf_1d
 
-__all__ = ["antiderivative", "burgers", "cached", "cole_hopf", "darcy", "default_cache_dir",
-           "neumann_grf_2d", "periodic_grf_1d", "rbf_grf_1d", "solve_burgers", "solve_darcy"]
+__all__ = ["allen_cahn", "allen_cahn_dirichlet", "antiderivative", "burgers",
+           "cached", "chebyshev_interpolate", "cole_hopf", "darcy", "default_cache_dir",
+           "neumann_grf_2d", "periodic_grf_1d", "rbf_grf_1d", "solve_allen_cahn",
+           "solve_allen_cahn_dirichlet", "solve_burgers", "solve_darcy"]

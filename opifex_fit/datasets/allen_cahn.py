@@ -105,7 +105,7 @@ def solve_allen_cahn(u0, *, times, diffusion: float = 1e-4, dt: float = 1e-4,
   lin = a - diffusion * (np.pi * np.arange(n // 2 + 1)) ** 2   # period 2: wavenumber pi k
   cube = _cube(n)
   states = march(v0, times, dt, lambda h: diagonal_coefficients(lin, h),
-                 lambda v, t: -b * cube(v), np.multiply)
+                 lambda v, t: -b * cube(v))
   return np.fft.irfft(np.stack(states), n=n)
 
 
