@@ -33,7 +33,8 @@ class PeriodicEmbedding(nnx.Module):
     in_features: size of ``x``.
     axes: indices of the periodic coordinates (e.g. ``(1,)`` for ``x`` in ``(t, x)``).
     period: one period for all axes, or one per axis (positive numbers).
-    trainable: train the period(s) (a bool, or one per axis).
+    trainable: train the period(s) (a bool, or one per axis); the parameter is
+      ``P`` itself (jaxpi trains its angular frequency).
     param_dtype: dtype of the periods; ``dtype``: computation dtype (None: promote).
 
   Example:

@@ -46,6 +46,8 @@ class PirateNet(nnx.Module):
   initialisation, e.g. on the initial condition), so training starts from a
   network that already matches it. Use an embedding (``FourierFeatures``,
   possibly after ``PeriodicEmbedding``), or the start is linear in ``x``.
+  Unlike jaxpi, whose least-squares readout has no bias, the readout keeps
+  its bias and the fit sets both.
 
   Args:
     in_features: input size.
