@@ -9,12 +9,13 @@ activation too; ``b0`` is a trained scalar per output, initialised at zero.
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from opifex_fit.models._common import float_dtype
 from opifex_fit.models.mlp import MLP
 
 
@@ -40,6 +41,8 @@ class DeepONet(nnx.Module):
     activation: a name in ``models.mlp.ACTIVATIONS`` (default ``"tanh"``) or a
       callable. Both nets are ``MLP``s (Glorot-normal weights, DeepXDE's
       default).
+    param_dtype: dtype of the weights (float32; ``jnp.float64`` needs
+      ``jax_enable_x64``); ``dtype``: computation dtype (None: promote).
     rngs: ``nnx.Rngs`` for the initial weights.
 
   Call ``model((u_sensors, y))`` with ``u_sensors`` of shape ``(B, m)`` and
@@ -62,7 +65,8 @@ class DeepONet(nnx.Module):
   """
 
   def __init__(self, branch: Sequence[int], trunk: Sequence[int], *, num_outputs: int = 1,
-               activation: str | Callable = "tanh", rngs: nnx.Rngs):
+               activation: str | Callable = "tanh", param_dtype=jnp.float32, dtype=None,
+               rngs: nnx.Rngs):
     branch, trunk = _check_sizes(branch, "branch"), _check_sizes(trunk, "trunk")
     if branch[-1] != trunk[-1]:
       raise ValueError(f"branch and trunk must end in the same size p; got branch[-1]="
@@ -73,9 +77,10 @@ class DeepONet(nnx.Module):
                        f" got {num_outputs!r}")
     self.num_sensors, self.dim = branch[0], trunk[0]
     self.num_outputs = num_outputs
-    self.branch = MLP(branch[0], branch[1:], activation=activation, rngs=rngs)
-    self.trunk = MLP(trunk[0], trunk[1:], activation=activation, rngs=rngs)
-    self.bias = nnx.Param(jnp.zeros((num_outputs,)))
+    kw = {"activation": activation, "param_dtype": param_dtype, "dtype": dtype, "rngs": rngs}
+    self.branch = MLP(branch[0], branch[1:], **kw)
+    self.trunk = MLP(trunk[0], trunk[1:], **kw)
+    self.bias = nnx.Param(jnp.zeros((num_outputs,), float_dtype(param_dtype, "param_dtype")))
 
   def __call__(self, inputs) -> jax.Array:
     if not isinstance(inputs, (tuple, list)) or len(inputs) != 2:

@@ -9,12 +9,13 @@ which gives the paper's zero-shot super-resolution.
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from opifex_fit.models._common import float_dtype
 from opifex_fit.models.mlp import ACTIVATIONS
 
 _GRIDS = (None, "closed", "periodic")
@@ -51,15 +52,17 @@ class SpectralConv(nnx.Module):
   """
 
   def __init__(self, in_channels: int, out_channels: int, modes: Sequence[int],
-               *, rngs: nnx.Rngs):
+               *, param_dtype=jnp.float32, dtype=None, rngs: nnx.Rngs):
+    param_dtype = float_dtype(param_dtype, "param_dtype")
+    self.dtype = float_dtype(dtype, "dtype", allow_none=True)
     self.in_channels, self.out_channels = in_channels, out_channels
     self.modes = tuple(modes)
     shape = tuple(2 * m for m in self.modes[:-1]) + (self.modes[-1],)
     shape += (in_channels, out_channels)
     # The paper's init: uniform [0, 1) times 1 / (in * out), real and imaginary.
     scale = 1.0 / (in_channels * out_channels)
-    self.w_real = nnx.Param(scale * jax.random.uniform(rngs.params(), shape))
-    self.w_imag = nnx.Param(scale * jax.random.uniform(rngs.params(), shape))
+    self.w_real = nnx.Param(scale * jax.random.uniform(rngs.params(), shape, param_dtype))
+    self.w_imag = nnx.Param(scale * jax.random.uniform(rngs.params(), shape, param_dtype))
 
   def _check_grid(self, grid: tuple[int, ...]) -> None:
     for axis, (n, m) in enumerate(zip(grid, self.modes)):
@@ -73,6 +76,7 @@ class SpectralConv(nnx.Module):
     d = len(self.modes)
     grid = x.shape[1:1 + d]
     self._check_grid(grid)
+    x = x.astype(self.dtype or jnp.result_type(x, self.w_real[...]))
     axes = tuple(range(1, 1 + d))
     x_ft = jnp.fft.rfftn(x, axes=axes)                    # (B, *k, C) complex
     # Gather the kept modes: low and high (negative) frequencies on full axes.
@@ -122,6 +126,8 @@ class FNO(nnx.Module):
     projection_features: hidden width of the projection MLP.
     activation: ``"gelu"`` (paper), another name in ``models.mlp.ACTIVATIONS``
       or a callable.
+    param_dtype: dtype of the weights (float32; ``jnp.float64`` needs
+      ``jax_enable_x64``); ``dtype``: computation dtype (None: promote).
     rngs: ``nnx.Rngs`` for the initial weights.
 
   Example:
@@ -135,7 +141,8 @@ class FNO(nnx.Module):
   def __init__(self, in_channels: int, out_channels: int, modes: Sequence[int],
                width: int, n_layers: int = 4, *, grid: str | None = "closed",
                padding: int = 0, projection_features: int = 128,
-               activation: str | Callable = "gelu", rngs: nnx.Rngs):
+               activation: str | Callable = "gelu", param_dtype=jnp.float32, dtype=None,
+               rngs: nnx.Rngs):
     _positive_int(in_channels, "in_channels")
     _positive_int(out_channels, "out_channels")
     _positive_int(width, "width")
@@ -155,13 +162,14 @@ class FNO(nnx.Module):
     self.activation = _activation(activation)
     d = len(self.modes)
     lift_in = in_channels + (d if grid is not None else 0)
-    self.lift = nnx.Linear(lift_in, width, rngs=rngs)
-    self.spectral = nnx.List([SpectralConv(width, width, self.modes, rngs=rngs)
+    kw = {"param_dtype": float_dtype(param_dtype, "param_dtype"),
+          "dtype": float_dtype(dtype, "dtype", allow_none=True), "rngs": rngs}
+    self.lift = nnx.Linear(lift_in, width, **kw)
+    self.spectral = nnx.List([SpectralConv(width, width, self.modes, **kw)
                               for _ in range(n_layers)])
-    self.pointwise = nnx.List([nnx.Linear(width, width, rngs=rngs)
-                               for _ in range(n_layers)])
-    self.proj1 = nnx.Linear(width, projection_features, rngs=rngs)
-    self.proj2 = nnx.Linear(projection_features, out_channels, rngs=rngs)
+    self.pointwise = nnx.List([nnx.Linear(width, width, **kw) for _ in range(n_layers)])
+    self.proj1 = nnx.Linear(width, projection_features, **kw)
+    self.proj2 = nnx.Linear(projection_features, out_channels, **kw)
 
   def _coordinates(self, grid_shape: tuple[int, ...], dtype) -> jax.Array:
     if self.grid == "closed":
