@@ -5,7 +5,7 @@
 """
 
 from opifex_fit import callbacks, datasets, models, problems, writers
-from opifex_fit.compilation_cache import enable_compilation_cache, enable_from_environment
+from opifex_fit.engine.compilation_cache import enable_compilation_cache, enable_from_environment
 from opifex_fit.history import History
 from opifex_fit.learner import Learner
 from opifex_fit.callbacks.reference_error import ReferenceSolution
@@ -15,9 +15,9 @@ from opifex_fit.problems.domains import Box, Interval
 from opifex_fit.problems.energy_forces import EnergyForces
 from opifex_fit.problems.pde import PDEProblem
 from opifex_fit.problems.supervised import Supervised
-from opifex_fit.sharding import data_parallel_mesh
-from opifex_fit.streaming import Batches, HostDataset
-from opifex_fit.state import TrainState
+from opifex_fit.parallel.sharding import data_parallel_mesh
+from opifex_fit.inputs.streaming import Batches, HostDataset
+from opifex_fit.engine.state import TrainState
 
 __version__ = "0.1.0"
 

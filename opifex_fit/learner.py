@@ -8,7 +8,7 @@ The loop of ``fit`` (this docstring is its specification; the code is in
    1. check every argument (sizes, cadences, data shapes against the model by
       ``nnx.eval_shape``, finiteness); a bad one raises ValueError/TypeError
       and nothing runs. ``data`` is arrays (moved to the device once), or a
-      ``HostDataset`` / iterable of batches (``opifex_fit.streaming``: its
+      ``HostDataset`` / iterable of batches (``opifex_fit.inputs.streaming``: its
       first batch is checked; the rest stream in per chunk). Streamed data
       with a callback that ``requires_device_data`` (RAD, GradNorm, ...) is
       refused.
@@ -57,16 +57,17 @@ import numpy as np
 import optax
 from flax import nnx
 
-from opifex_fit import data as data_lib
-from opifex_fit import modes, streaming
-from opifex_fit import step as step_lib
+from opifex_fit.engine import plan as data_lib
+from opifex_fit.engine import modes
+from opifex_fit.inputs import streaming
+from opifex_fit.engine import chunk as step_lib
 from opifex_fit.callbacks.base import Callback
 from opifex_fit.history import History
-from opifex_fit.loop import run_loop
-from opifex_fit.loss_weights import LossWeights
+from opifex_fit.engine.loop import run_loop
+from opifex_fit.engine.loss_weights import LossWeights
 from opifex_fit.problems.base import Problem, to_device_tree
-from opifex_fit.sharding import DataParallel
-from opifex_fit.state import TrainState, copy_tree, float_dtype, scalar
+from opifex_fit.parallel.sharding import DataParallel
+from opifex_fit.engine.state import TrainState, copy_tree, float_dtype, scalar
 
 
 class Learner:
@@ -88,7 +89,7 @@ class Learner:
       Its other variables (BatchNorm statistics, Dropout RNG streams, custom
       ``nnx.Variable``s) live in ``state.rest`` and are updated by every
       training step. ``fit`` runs the model in train mode, ``evaluate``,
-      ``predict`` and validation in eval mode (``opifex_fit.modes``); the
+      ``predict`` and validation in eval mode (``opifex_fit.engine.modes``); the
       module's own mode is left as it is.
     problem: an ``of.Supervised``, ``of.PDEProblem`` or other ``Problem``.
     optimizer: an optax transformation (default ``optax.adam(1e-3)``); optax
@@ -97,7 +98,7 @@ class Learner:
     mesh: a ``jax.sharding.Mesh`` for data-parallel training (e.g.
       ``of.data_parallel_mesh()``): the training data's leading dimension is
       split over ``data_axis``, the rest replicated, and XLA all-reduces the
-      gradients (see ``opifex_fit.sharding``, also for several hosts). None
+      gradients (see ``opifex_fit.parallel.sharding``, also for several hosts). None
       (the default, even with several devices) trains on the default device
       exactly as a plain JAX program would: opting in keeps the numerics and
       the determinism of the common one-GPU run unchanged, and a mesh changes
@@ -163,7 +164,7 @@ class Learner:
   @property
   def eval_graphdef(self):
     """The model's graphdef in eval mode (Dropout off, BatchNorm running
-    averages; see ``opifex_fit.modes``), over the same state as ``graphdef``."""
+    averages; see ``opifex_fit.engine.modes``), over the same state as ``graphdef``."""
     if self._eval_graphdef[0] is not self.graphdef:  # follows a replaced graphdef
       self._eval_graphdef = (self.graphdef, modes.eval_graphdef(
           self.graphdef, self._state.params, self._state.rest))
@@ -236,7 +237,7 @@ class Learner:
                         self._optimizer.init(params))
 
   def save(self, path, *, overwrite: bool = False) -> None:
-    """Writes the current weights (Orbax); see ``opifex_fit.saving``."""
+    """Writes the current weights (Orbax); see ``opifex_fit.persistence.saving``."""
     from opifex_fit import saving  # noqa: PLC0415 - Orbax loads only when used
     saving.save_weights(self, path, overwrite=overwrite)
 

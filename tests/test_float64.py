@@ -10,7 +10,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 import opifex_fit as of
-from opifex_fit.state import float_dtype
+from opifex_fit.engine.state import float_dtype
 
 WORKER = os.path.join(os.path.dirname(__file__), "x64_worker.py")
 

@@ -53,8 +53,8 @@ def test_bad_data():
 def test_bad_callbacks_and_monitors():
   learner = make_learner()
   refuses(learner, TypeError, r"callbacks\[1\] must be an opifex_fit.callbacks.Callback",
-          callbacks=[cb.History(), print])
-  refuses(learner, TypeError, "callbacks must be a list", callbacks=cb.History())
+          callbacks=[cb.HistoryRecorder(), print])
+  refuses(learner, TypeError, "callbacks must be a list", callbacks=cb.HistoryRecorder())
   with pytest.raises(ValueError, match=r"monitor='val_loss'.*need validation_data.*available: \["):
     learner.fit(sine_data(), steps=10, verbose=0, callbacks=[cb.EarlyStopping()])
   with pytest.raises(ValueError, match=r"monitor='los'.*'data_loss', 'loss'"):

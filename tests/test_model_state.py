@@ -11,7 +11,7 @@ from support import sine_data
 
 import opifex_fit as of
 from opifex_fit import callbacks as cb
-from opifex_fit import modes
+from opifex_fit.engine import modes
 
 
 class Calls(nnx.Variable):

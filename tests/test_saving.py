@@ -6,7 +6,7 @@ import pytest
 from flax import nnx
 
 import opifex_fit as of
-from opifex_fit.saving import load_weights, save_weights
+from opifex_fit.persistence.saving import load_weights, save_weights
 from support import make_learner, sine_data
 
 

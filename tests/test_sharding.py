@@ -18,7 +18,7 @@ import pytest
 
 import opifex_fit as of
 import sharding_worker
-from opifex_fit.sharding import DataParallel
+from opifex_fit.parallel.sharding import DataParallel
 from support import make_learner, sine_data
 
 WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sharding_worker.py")

@@ -1,11 +1,11 @@
-"""opifex_fit.snapshots: structure-aware snapshots and partial restore (issue 12, H2)."""
+"""opifex_fit.engine.snapshots: structure-aware snapshots and partial restore (issue 12, H2)."""
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 from support import make_learner
 
-from opifex_fit import snapshots
+from opifex_fit.engine import snapshots
 
 
 def test_an_optimizer_of_the_same_structure_still_makes_the_snapshot_stale():

@@ -20,7 +20,7 @@ from flax import nnx
 
 import opifex_fit as of
 from opifex_fit import callbacks as cb
-from opifex_fit.prefetch import Prefetcher
+from opifex_fit.inputs.prefetch import Prefetcher
 from support import make_learner, sine_data
 
 N, B = 100, 25  # four minibatches per epoch

@@ -6,11 +6,11 @@ from opifex_fit.callbacks.conservation import Conservation
 from opifex_fit.callbacks.csv_logger import CSVLogger
 from opifex_fit.callbacks.early_stopping import EarlyStopping
 from opifex_fit.callbacks.gradnorm import GradNorm
-from opifex_fit.callbacks.history import History
+from opifex_fit.callbacks.history_recorder import HistoryRecorder
 from opifex_fit.callbacks.lambda_callback import LambdaCallback
 from opifex_fit.callbacks.loss_explosion_recovery import LossExplosionRecovery
 from opifex_fit.callbacks.lr_annealing import LRAnnealing
-from opifex_fit.callbacks.monitor import MonitorCallback
+from opifex_fit.callbacks._monitor import MonitorCallback
 from opifex_fit.callbacks.ntk_diagnostics import NTKDiagnostics
 from opifex_fit.callbacks.progress_bar import ProgressBar
 from opifex_fit.callbacks.rad import RAD

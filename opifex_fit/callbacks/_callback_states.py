@@ -15,8 +15,8 @@ import json
 import jax
 import orbax.checkpoint as ocp
 
-from opifex_fit import saving
-from opifex_fit.state import copy_tree
+from opifex_fit.persistence import saving
+from opifex_fit.engine.state import copy_tree
 
 
 def keyed(callbacks) -> dict:

@@ -29,11 +29,12 @@ import tempfile
 import jax
 import orbax.checkpoint as ocp
 
-from opifex_fit import saving, sharding
+from opifex_fit.persistence import saving
+from opifex_fit.parallel import sharding
 from opifex_fit.callbacks import _callback_states as states
 from opifex_fit.callbacks.base import ORDER_CHECKPOINT, Callback, check_every
-from opifex_fit.callbacks.preemption import PreemptionGuard
-from opifex_fit.state import copy_tree
+from opifex_fit.callbacks._preemption import PreemptionGuard
+from opifex_fit.engine.state import copy_tree
 
 # Differences in these fields mean another model/optimizer/problem: always refused.
 MODEL_FIELDS = {"params": "model parameters", "rest": "other model state",

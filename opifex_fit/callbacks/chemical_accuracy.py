@@ -6,7 +6,7 @@ import math
 from typing import NamedTuple
 
 from opifex_fit.callbacks.base import ORDER_EARLY_STOPPING, check_every
-from opifex_fit.callbacks.monitor import MonitorCallback
+from opifex_fit.callbacks._monitor import MonitorCallback
 from opifex_fit.problems.energy_forces import CHEMICAL_ACCURACY
 
 

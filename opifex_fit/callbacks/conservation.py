@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from opifex_fit import modes
+from opifex_fit.engine import modes
 from opifex_fit.callbacks.base import ORDER_PHYSICS, Callback, check_every
 
 BUILTIN = ("mass", "energy", "momentum")

@@ -6,8 +6,8 @@ import dataclasses
 import math
 
 from opifex_fit.callbacks.base import ORDER_EARLY_STOPPING, check_every, status_field
-from opifex_fit.callbacks.monitor import MonitorCallback
-from opifex_fit.state import copy_tree
+from opifex_fit.callbacks._monitor import MonitorCallback
+from opifex_fit.engine.state import copy_tree
 
 
 @dataclasses.dataclass

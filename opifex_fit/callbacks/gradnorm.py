@@ -9,8 +9,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from opifex_fit import sharding
-from opifex_fit.callbacks import balancing as bal
+from opifex_fit.parallel import sharding
+from opifex_fit.callbacks import _balancing as bal
 from opifex_fit.callbacks.base import ORDER_PHYSICS, Callback, check_every
 
 _MIN_WEIGHT = 1e-6  # weights are clipped here before renormalising: they stay positive

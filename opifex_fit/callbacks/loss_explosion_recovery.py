@@ -6,9 +6,9 @@ import dataclasses
 import math
 import warnings
 
-from opifex_fit import snapshots
+from opifex_fit.engine import snapshots
 from opifex_fit.callbacks.base import ORDER_GUARD, Callback, check_every, status_field
-from opifex_fit.state import scalar
+from opifex_fit.engine.state import scalar
 
 # Counters that keep moving forward through a rollback: the retry is charged to
 # the step budget, so steps, epochs, History and checkpoints stay monotonic.
@@ -46,7 +46,7 @@ class LossExplosionRecovery(Callback):
   ``retries`` would exceed ``max_retries``, the fit stops with the good
   snapshot's weights (a Checkpoint then writes them at fit end) and a warning.
 
-  Snapshots know their structure (``opifex_fit.snapshots``). When the state's
+  Snapshots know their structure (``opifex_fit.engine.snapshots``). When the state's
   structure changed since the good snapshot (an optimizer switch, a new loss
   term, resized data: e.g. SwitchOptimizer, Conservation's penalty, RARD's
   buffer), a good check re-takes the snapshot at once (and the best loss

@@ -7,7 +7,7 @@ import math
 import jax
 import jax.numpy as jnp
 
-from opifex_fit.callbacks import balancing as bal
+from opifex_fit.callbacks import _balancing as bal
 from opifex_fit.callbacks.base import ORDER_PHYSICS, Callback, check_every
 
 _EPS = 1e-5  # relative guard on the denominators, as jaxpi: w_hat <= 1 / _EPS

@@ -8,11 +8,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from opifex_fit import modes
-from opifex_fit.callbacks import balancing as bal
+from opifex_fit.engine import modes
+from opifex_fit.callbacks import _balancing as bal
 from opifex_fit.callbacks.base import ORDER_PHYSICS, Callback, check_every
 from opifex_fit.problems.supervised import Supervised
-from opifex_fit.sharding import host_value
+from opifex_fit.parallel.sharding import host_value
 
 STATS = ("trace", "lmax", "lmin", "cond", "trace_ratio")
 

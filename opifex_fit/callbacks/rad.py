@@ -7,8 +7,8 @@ from collections.abc import Mapping
 import jax
 import jax.numpy as jnp
 
-from opifex_fit import sharding
-from opifex_fit.callbacks import residual_sampling as rs
+from opifex_fit.parallel import sharding
+from opifex_fit.callbacks import _residual_sampling as rs
 from opifex_fit.callbacks.base import ORDER_PHYSICS, Callback, check_every
 
 

@@ -6,8 +6,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from opifex_fit import sharding
-from opifex_fit.callbacks import residual_sampling as rs
+from opifex_fit.parallel import sharding
+from opifex_fit.callbacks import _residual_sampling as rs
 from opifex_fit.callbacks.base import ORDER_PHYSICS, Callback, check_every
 
 

@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from opifex_fit.callbacks.base import ORDER_LR_CONTROL, check_every
-from opifex_fit.callbacks.monitor import MonitorCallback
+from opifex_fit.callbacks._monitor import MonitorCallback
 
 _log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from opifex_fit import modes
+from opifex_fit.engine import modes
 from opifex_fit.callbacks.base import ORDER_METRICS, Callback, check_every
 from opifex_fit.problems.base import to_device_tree
 

@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from opifex_fit import modes
+from opifex_fit.engine import modes
 from opifex_fit.callbacks.base import ORDER_LOGGER, Callback, check_every
 
 _WRITER_METHODS = ("write_scalars", "write_images", "write_histograms", "write_hparams",

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from opifex_fit import callbacks as cb
-from opifex_fit.callbacks.preemption import PreemptionGuard
+from opifex_fit.callbacks._preemption import PreemptionGuard
 from support import make_learner, sine_data
 
 

@@ -11,7 +11,7 @@ from flax import nnx
 
 import opifex_fit as of
 from opifex_fit import callbacks as cb
-from opifex_fit.callbacks import residual_sampling as rs
+from opifex_fit.callbacks import _residual_sampling as rs
 
 sys.path.insert(0, os.path.dirname(__file__))
 from residual_support import in_corner, planted_learner  # noqa: E402

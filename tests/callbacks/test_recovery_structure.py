@@ -11,7 +11,7 @@ from support import make_learner, sine_data
 
 import opifex_fit as of
 from opifex_fit import callbacks as cb
-from opifex_fit.state import scalar
+from opifex_fit.engine.state import scalar
 
 sys.path.insert(0, os.path.dirname(__file__))
 from residual_support import planted_learner

@@ -14,7 +14,7 @@ checkpointed RNG makes every draw reproducible.
 
 Example:
   >>> import jax.numpy as jnp
-  >>> from opifex_fit.callbacks.residual_sampling import density
+  >>> from opifex_fit.callbacks._residual_sampling import density
   >>> p = density(jnp.array([0.0, 1.0, 3.0]), k=1.0, c=1.0)  # mean 4/3: (1, 7/4, 13/4) / 6
   >>> [round(float(v), 4) for v in p]
   [0.1667, 0.2917, 0.5417]
@@ -28,7 +28,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from opifex_fit import modes
+from opifex_fit.engine import modes
 
 
 def check_number(value, name: str, *, positive: bool = False) -> float:

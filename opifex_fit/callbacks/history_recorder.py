@@ -1,11 +1,11 @@
-"""History: records ``learner.logs`` into ``learner.history`` (always on)."""
+"""HistoryRecorder: records ``learner.logs`` into ``learner.history`` (always on)."""
 
 from __future__ import annotations
 
 from opifex_fit.callbacks.base import ORDER_METRICS, Callback
 
 
-class History(Callback):
+class HistoryRecorder(Callback):
   """Appends one record of ``learner.logs`` at every chunk boundary.
 
   The learner adds one automatically; records accumulate across fits of the

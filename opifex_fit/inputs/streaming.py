@@ -56,9 +56,9 @@ from collections.abc import Iterable, Mapping
 import jax
 import numpy as np
 
-from opifex_fit import data as data_lib
-from opifex_fit import step as step_lib
-from opifex_fit.prefetch import Prefetcher, host_batch, stacked_sharding
+from opifex_fit.engine import plan as data_lib
+from opifex_fit.engine import chunk as step_lib
+from opifex_fit.inputs.prefetch import Prefetcher, host_batch, stacked_sharding
 from opifex_fit.problems.supervised import example_count
 
 CHUNK_BYTES = 256 * 2**20

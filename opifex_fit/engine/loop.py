@@ -8,11 +8,11 @@ import math
 import jax
 import jax.numpy as jnp
 
-from opifex_fit import data as data_lib
-from opifex_fit import prefetch, streaming
-from opifex_fit import step as step_lib
+from opifex_fit.engine import plan as data_lib
+from opifex_fit.inputs import prefetch, streaming
+from opifex_fit.engine import chunk as step_lib
 from opifex_fit.callbacks.base import Callback, sort_callbacks
-from opifex_fit.state import scalar
+from opifex_fit.engine.state import scalar
 
 
 def available_logs(learner, has_validation: bool) -> list[str]:
@@ -40,14 +40,14 @@ def _check_monitors(learner, has_validation: bool) -> None:
 
 
 def _default_callbacks(callbacks, verbose) -> list[Callback]:
-  from opifex_fit.callbacks.history import History
+  from opifex_fit.callbacks.history_recorder import HistoryRecorder
   from opifex_fit.callbacks.progress_bar import ProgressBar
   if isinstance(callbacks, Callback) or not hasattr(callbacks, "__iter__"):
     raise TypeError(f"callbacks must be a list of Callback objects; got {callbacks!r}")
   callbacks = list(callbacks)
   sort_callbacks(callbacks)  # type-checks before anything is added
-  if not any(isinstance(c, History) for c in callbacks):
-    callbacks.append(History())
+  if not any(isinstance(c, HistoryRecorder) for c in callbacks):
+    callbacks.append(HistoryRecorder())
   if verbose and not any(isinstance(c, ProgressBar) for c in callbacks):
     callbacks.append(ProgressBar(mode="bar" if verbose == 1 else "lines"))
   return sort_callbacks(callbacks)
@@ -241,7 +241,7 @@ def run_loop(learner, data, *, steps, epochs, batch_size, validation_data,
     def continuing():
       return learner.step < target and not learner.stop_training
 
-    # 6. The loop. A boundary where only observers (History, ProgressBar,
+    # 6. The loop. A boundary where only observers (HistoryRecorder, ProgressBar,
     # loggers) are due is processed after the next chunk is dispatched, so the
     # device never waits for the host; any other boundary syncs first.
     if stream is not None:

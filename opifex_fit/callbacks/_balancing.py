@@ -14,7 +14,7 @@ from typing import Callable, Sequence
 import jax
 import jax.numpy as jnp
 
-from opifex_fit import modes
+from opifex_fit.engine import modes
 from opifex_fit.callbacks.tensorboard import named_leaves
 
 

@@ -22,7 +22,7 @@ import jax
 import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec as P
 
-from opifex_fit import data as data_lib
+from opifex_fit.engine import plan as data_lib
 
 _POLL = 0.05  # seconds between checks of the stop flag while waiting for a slot
 

@@ -16,7 +16,7 @@ Example:
   >>> import numpy as np
   >>> from flax import nnx
   >>> import opifex_fit as of
-  >>> from opifex_fit import snapshots
+  >>> from opifex_fit.engine import snapshots
   >>> learner = of.Learner(of.models.MLP(1, [4, 1], rngs=nnx.Rngs(0)), of.Supervised())
   >>> snap = snapshots.take(learner)
   >>> snapshots.stale_fields(snap, learner)
@@ -30,7 +30,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from opifex_fit.state import TrainState, copy_tree
+from opifex_fit.engine.state import TrainState, copy_tree
 
 # The TrainState fields, in declaration order.
 FIELDS = tuple(TrainState.__dataclass_fields__)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import MutableMapping
 
-from opifex_fit import data as data_lib
-from opifex_fit.state import scalar
+from opifex_fit.engine import plan as data_lib
+from opifex_fit.engine.state import scalar
 
 
 class LossWeights(MutableMapping):

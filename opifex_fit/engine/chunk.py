@@ -17,9 +17,9 @@ import optax
 from clu import metrics as clu_metrics
 from flax import nnx
 
-from opifex_fit import modes
-from opifex_fit.sharding import jit_replicated
-from opifex_fit.state import TrainState, float_dtype
+from opifex_fit.engine import modes
+from opifex_fit.parallel.sharding import jit_replicated
+from opifex_fit.engine.state import TrainState, float_dtype
 
 SHUFFLE_STREAM = 0x5F1E  # fold_in tag: shuffling keys never collide with callbacks'
 
@@ -81,10 +81,10 @@ def build_chunk(*, graphdef, loss_terms_fn: Callable, take: Callable,
     steps_per_epoch: minibatches per pass (the last one wraps around to the
       start of the permutation, so no example is dropped and shapes stay
       fixed).
-    placement: an ``opifex_fit.sharding.DataParallel`` (None: one device).
+    placement: an ``opifex_fit.parallel.sharding.DataParallel`` (None: one device).
       Every batch is constrained to its data axis and the state keeps
       ``state_shardings`` in and out, so XLA all-reduces the gradients.
-    streamed: the batches come from the host (``opifex_fit.streaming``):
+    streamed: the batches come from the host (``opifex_fit.inputs.streaming``):
       ``run_chunk(state, batches)`` scans over their leading (K) axis, with
       ``batch_shardings`` on a mesh. ``steps_per_epoch`` None: epochs never end.
   """

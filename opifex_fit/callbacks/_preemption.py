@@ -14,7 +14,7 @@ listening to it (Python itself installs no ``KeyboardInterrupt`` then).
 SIGTERM is still caught, as it is what schedulers send.
 
 Example:
-  >>> from opifex_fit.callbacks.preemption import PreemptionGuard
+  >>> from opifex_fit.callbacks._preemption import PreemptionGuard
   >>> guard = PreemptionGuard()
   >>> installed = guard.install(); guard.requested
   False

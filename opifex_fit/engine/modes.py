@@ -24,7 +24,7 @@ never switched. Modules of your own take part by defining ``set_view``
 
 Example:
   >>> from flax import nnx
-  >>> from opifex_fit import modes
+  >>> from opifex_fit.engine import modes
   >>> model = nnx.Sequential(nnx.Linear(2, 4, rngs=nnx.Rngs(0)), nnx.Dropout(0.5))
   >>> modes.eval_view(model).layers[1].deterministic, model.layers[1].deterministic
   (True, False)

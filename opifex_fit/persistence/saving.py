@@ -20,7 +20,7 @@ Example:
   >>> import os, tempfile
   >>> from flax import nnx
   >>> import opifex_fit as of
-  >>> from opifex_fit.saving import save_weights, load_weights
+  >>> from opifex_fit.persistence.saving import save_weights, load_weights
   >>> path = os.path.join(tempfile.mkdtemp(), "weights")
   >>> path = save_weights(of.models.MLP(2, [8, 1], rngs=nnx.Rngs(0)), path)
   >>> model = load_weights(of.models.MLP(2, [8, 1], rngs=nnx.Rngs(1)), path)
@@ -35,7 +35,7 @@ import jax.numpy as jnp
 import orbax.checkpoint as ocp
 from flax import nnx
 
-from opifex_fit.state import copy_tree
+from opifex_fit.engine.state import copy_tree
 
 
 # -- pytree conventions shared with the Checkpoint callback -------------------------

@@ -1,0 +1,1 @@
+"""Inputs that stay off the device: host datasets, batch streams and their background prefetching."""

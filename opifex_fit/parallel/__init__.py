@@ -1,0 +1,1 @@
+"""Data parallelism: placing the state and the data on a mesh."""
