@@ -57,7 +57,8 @@ import numpy as np
 import optax
 from flax import nnx
 
-from opifex_fit.engine import plan as data_lib
+from opifex_fit.inputs import batching
+from opifex_fit import validators
 from opifex_fit.engine import modes
 from opifex_fit.inputs import streaming
 from opifex_fit.engine import chunk as step_lib
@@ -129,7 +130,7 @@ class Learner:
     self._optimizer = self._check_optimizer(optimizer or optax.adam(1e-3))
     dtype = float_dtype(params)  # weights and lr_scale follow the params
     defaults = problem.default_weights()
-    weights = {t: scalar(data_lib.nonnegative_float(defaults.get(t, 1.0), f"weights[{t!r}]"),
+    weights = {t: scalar(validators.nonnegative_float(defaults.get(t, 1.0), f"weights[{t!r}]"),
                          dtype) for t in problem.term_names()}
     self.state = TrainState(
         params=copy_tree(params), rest=copy_tree(rest),
@@ -189,7 +190,7 @@ class Learner:
 
   @lr_scale.setter
   def lr_scale(self, value: float):
-    value = data_lib.nonnegative_float(value, "lr_scale")
+    value = validators.nonnegative_float(value, "lr_scale")
     self.state = self._state.replace(lr_scale=scalar(value, self._state.lr_scale.dtype))
 
   @property
@@ -215,7 +216,7 @@ class Learner:
       value = to_device_tree(value, "learner.data")
     if self._placement is not None:
       value = self._placement.pad(self.problem, value)
-    data_lib.check_same_structure(value, self._state.data, "learner.data")
+    validators.check_same_structure(value, self._state.data, "learner.data")
     self.state = self._state.replace(data=value)
 
   @property
@@ -238,12 +239,12 @@ class Learner:
 
   def save(self, path, *, overwrite: bool = False) -> None:
     """Writes the current weights (Orbax); see ``opifex_fit.persistence.saving``."""
-    from opifex_fit import saving  # noqa: PLC0415 - Orbax loads only when used
+    from opifex_fit.persistence import saving  # noqa: PLC0415 - Orbax loads only when used
     saving.save_weights(self, path, overwrite=overwrite)
 
   def load(self, path) -> None:
     """Reads weights written by ``save`` into this learner (same architecture)."""
-    from opifex_fit import saving  # noqa: PLC0415 - Orbax loads only when used
+    from opifex_fit.persistence import saving  # noqa: PLC0415 - Orbax loads only when used
     saving.load_weights(self, path)
 
   def next_key(self) -> jax.Array:
@@ -267,7 +268,7 @@ class Learner:
       return
     if name in self.term_names():
       raise ValueError(f"loss term {name!r} already exists; terms are {self.term_names()}")
-    weight = data_lib.nonnegative_float(weight, f"weight (of loss term {name!r})")
+    weight = validators.nonnegative_float(weight, f"weight (of loss term {name!r})")
     self._extra_terms[name] = fn
     dtype = self._state.lr_scale.dtype  # the params' float dtype
     weights = dict(self._state.loss_weights, **{name: scalar(weight, dtype)})
@@ -308,7 +309,7 @@ class Learner:
     """The model output for ``x`` in eval mode (in batches along the leading
     axis if asked). Inputs the model cannot take raise ValueError naming the
     shapes, before anything compiles."""
-    batch_size = data_lib.positive_int(batch_size, "batch_size")
+    batch_size = validators.positive_int(batch_size, "batch_size")
     fn = self._cached("predict", lambda: step_lib.build_predict(
         graphdef=self.eval_graphdef, predict_fn=self.problem.predict,
         trace_counts=self.trace_counts, placement=self._placement))
@@ -346,13 +347,13 @@ class Learner:
     fn = self._cached("eval", lambda: step_lib.build_eval(
         graphdef=self.eval_graphdef, loss_terms_fn=self.loss_terms_fn, trace_counts=self.trace_counts,
         placement=self._placement, metrics_fn=self.problem.metrics))
-    batch_size = data_lib.positive_int(batch_size, "batch_size")
+    batch_size = validators.positive_int(batch_size, "batch_size")
     n = self.problem.num_examples(data)
     data = self._place(data)
     args = (self._state.params, self._state.rest)
     if batch_size is None or n is None or batch_size >= n:
       return fn(*args, data, self._state.loss_weights)
-    return step_lib.example_weighted_mean(
+    return batching.example_weighted_mean(
         (fn(*args, self.problem.take(data, index), self._state.loss_weights), len(index))
         for index in (jnp.arange(i, min(i + batch_size, n)) for i in range(0, n, batch_size)))
 

@@ -31,15 +31,6 @@ import numpy as np
 from opifex_fit.engine import modes
 
 
-def check_number(value, name: str, *, positive: bool = False) -> float:
-  """A finite float >= 0 (> 0 if ``positive``), else ValueError naming ``name``."""
-  ok = not isinstance(value, bool) and isinstance(value, (int, float, np.integer, np.floating))
-  if not ok or not np.isfinite(value) or value < 0 or (positive and value == 0):
-    want = "a finite number > 0" if positive else "a finite number >= 0"
-    raise ValueError(f"{name} must be {want}; got {value!r}")
-  return float(value)
-
-
 def check_count(value, name: str) -> int:
   if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
     raise ValueError(f"{name} must be a positive int; got {value!r}")

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 import jax
 import jax.numpy as jnp
 
+from opifex_fit import validators
 from opifex_fit.parallel import sharding
 from opifex_fit.callbacks import _residual_sampling as rs
 from opifex_fit.callbacks.base import ORDER_PHYSICS, Callback, check_every
@@ -59,8 +60,8 @@ class RAD(Callback):
   def __init__(self, every: int, k: float = 1.0, c: float = 1.0, pool_size: int = 100_000,
                terms=("pde",), chunk_size: int = 8192):
     self.every = check_every(every, allow_none=False)
-    self.k = rs.check_number(k, "k")
-    self.c = rs.check_number(c, "c")
+    self.k = validators.check_number(k, "k")
+    self.c = validators.check_number(c, "c")
     self.pool_size = rs.check_count(pool_size, "pool_size")
     self.terms = rs.check_term_names(terms)
     self.chunk_size = rs.check_count(chunk_size, "chunk_size")

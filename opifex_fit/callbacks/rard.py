@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from opifex_fit import validators
 from opifex_fit.parallel import sharding
 from opifex_fit.callbacks import _residual_sampling as rs
 from opifex_fit.callbacks.base import ORDER_PHYSICS, Callback, check_every
@@ -64,8 +65,8 @@ class RARD(Callback):
                capacity: int | None = None, pool_size: int = 100_000, terms=("pde",),
                chunk_size: int = 8192, verbose: int = 1):
     self.every = check_every(every, allow_none=False)
-    self.k = rs.check_number(k, "k")
-    self.c = rs.check_number(c, "c")
+    self.k = validators.check_number(k, "k")
+    self.c = validators.check_number(c, "c")
     self.n_add = rs.check_count(n_add, "n_add")
     self.capacity = rs.check_count(capacity, "capacity")
     self.pool_size = rs.check_count(pool_size, "pool_size")

@@ -176,19 +176,6 @@ def build_eval(*, graphdef, loss_terms_fn: Callable, trace_counts: dict, placeme
   return jit_replicated(evaluate, placement)
 
 
-def example_weighted_mean(results) -> dict:
-  """The mean over examples of per-batch means: ``results`` yields
-  ``(outputs, examples in the batch)``; exact for every mean-type loss."""
-  totals, count = None, 0
-  for out, w in results:
-    totals = jax.tree.map(lambda o, w=w: o * w, out) if totals is None else \
-        jax.tree.map(lambda t, o, w=w: t + o * w, totals, out)
-    count += w
-  if count == 0:
-    raise ValueError("data: no examples to evaluate (the iterable yielded no batches)")
-  return jax.tree.map(lambda t: t / count, totals)
-
-
 def build_predict(*, graphdef, predict_fn: Callable, trace_counts: dict, placement=None):
   """Returns jitted ``predict(params, rest, x) -> outputs``."""
   def predict(params, rest, x):
@@ -196,4 +183,3 @@ def build_predict(*, graphdef, predict_fn: Callable, trace_counts: dict, placeme
     x = x if placement is None else placement.constrain(x)
     return predict_fn(modes.merge(graphdef, params, rest), x)
   return jit_replicated(predict, placement)
-

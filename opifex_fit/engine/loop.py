@@ -8,6 +8,8 @@ import math
 import jax
 import jax.numpy as jnp
 
+from opifex_fit.inputs import batching
+from opifex_fit import validators
 from opifex_fit.engine import plan as data_lib
 from opifex_fit.inputs import prefetch, streaming
 from opifex_fit.engine import chunk as step_lib
@@ -178,15 +180,15 @@ def run_loop(learner, data, *, steps, epochs, batch_size, validation_data,
   if stream is None:
     data = problem.prepare(learner.model, data, "data")
     n = problem.num_examples(data)
-    batch_size = data_lib.check_batch_size(batch_size, n)
-    spe = data_lib.steps_per_epoch(n, batch_size)
+    batch_size = validators.check_batch_size(batch_size, n)
+    spe = batching.steps_per_epoch(n, batch_size)
   else:
     data, n, batch_size, spe = streaming.check(learner, stream, batch_size)
   total = data_lib.total_steps(steps, epochs, spe)
-  validation_every = data_lib.positive_int(validation_every, "validation_every")
+  validation_every = validators.positive_int(validation_every, "validation_every")
   validate = _validation(learner, validation_data, validation_every)
   if steps_per_execution != "auto":
-    data_lib.positive_int(steps_per_execution, "steps_per_execution", allow_none=False)
+    validators.positive_int(steps_per_execution, "steps_per_execution", allow_none=False)
 
   minibatched = batch_size is not None or stream is not None
   perm = jnp.zeros((spe * batch_size if batch_size and not stream else 0,), jnp.int32)
@@ -246,7 +248,7 @@ def run_loop(learner, data, *, steps, epochs, batch_size, validation_data,
     # device never waits for the host; any other boundary syncs first.
     if stream is not None:
       feed = streaming.feed(learner, stream, data, batch_size=batch_size, spe=spe,
-                            plan=prefetch.chunk_plan(learner.step, chunk, target),
+                            plan=data_lib.chunk_plan(learner.step, chunk, target),
                             pos=first_pos)
     for c in begin_cbs:
       c.on_epoch_begin(learner)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import MutableMapping
 
-from opifex_fit.engine import plan as data_lib
+from opifex_fit import validators
 from opifex_fit.engine.state import scalar
 
 
@@ -21,7 +21,7 @@ class LossWeights(MutableMapping):
     weights = self._learner.state.loss_weights
     if name not in weights:
       raise KeyError(f"no loss term {name!r}; terms are {sorted(weights)}")
-    value = data_lib.nonnegative_float(value, f"loss_weights[{name!r}]")
+    value = validators.nonnegative_float(value, f"loss_weights[{name!r}]")
     new = dict(weights, **{name: scalar(value, weights[name].dtype)})
     self._learner.state = self._learner.state.replace(loss_weights=new)
 

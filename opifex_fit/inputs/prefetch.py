@@ -22,7 +22,6 @@ import jax
 import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec as P
 
-from opifex_fit.engine import plan as data_lib
 
 _POLL = 0.05  # seconds between checks of the stop flag while waiting for a slot
 
@@ -99,14 +98,6 @@ class Prefetcher:
     left += self._unqueued
     if self._give_back is not None and left:
       self._give_back(left)
-
-
-def chunk_plan(step: int, chunk: int, target: int):
-  """The step counts of the loop's chunks from ``step`` to ``target``."""
-  while step < target:
-    n = data_lib.chunk_steps(step, chunk, target)
-    yield n
-    step += n
 
 
 def host_batch(batch, like, where: str, *, any_length: bool = False):

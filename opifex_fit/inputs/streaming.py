@@ -56,8 +56,8 @@ from collections.abc import Iterable, Mapping
 import jax
 import numpy as np
 
-from opifex_fit.engine import plan as data_lib
-from opifex_fit.engine import chunk as step_lib
+from opifex_fit.inputs import batching
+from opifex_fit import validators
 from opifex_fit.inputs.prefetch import Prefetcher, host_batch, stacked_sharding
 from opifex_fit.problems.supervised import example_count
 
@@ -94,8 +94,8 @@ class HostDataset:
       raise TypeError(f"HostDataset: seed must be an int or None; got {seed!r}")
     self.data, self.shuffle, self.seed = data, shuffle, seed
     self.num_examples = n
-    self.prefetch = data_lib.positive_int(prefetch, "prefetch", allow_none=False)
-    self.chunk_bytes = data_lib.positive_int(chunk_bytes, "chunk_bytes", allow_none=False)
+    self.prefetch = validators.positive_int(prefetch, "prefetch", allow_none=False)
+    self.chunk_bytes = validators.positive_int(chunk_bytes, "chunk_bytes", allow_none=False)
 
   def __len__(self):
     return self.num_examples
@@ -161,12 +161,12 @@ class Batches:
     if not isinstance(iterable, Iterable):
       raise TypeError(f"Batches: iterable must be an iterable of batches; got "
                       f"{type(iterable).__name__}")
-    spe = data_lib.positive_int(steps_per_epoch, "steps_per_epoch")
+    spe = validators.positive_int(steps_per_epoch, "steps_per_epoch")
     if spe is None and hasattr(iterable, "__len__"):
       spe = len(iterable) or None
     self.iterable, self.steps_per_epoch = iterable, spe
-    self.prefetch = data_lib.positive_int(prefetch, "prefetch", allow_none=False)
-    self.chunk_bytes = data_lib.positive_int(chunk_bytes, "chunk_bytes", allow_none=False)
+    self.prefetch = validators.positive_int(prefetch, "prefetch", allow_none=False)
+    self.chunk_bytes = validators.positive_int(chunk_bytes, "chunk_bytes", allow_none=False)
     self.one_shot = iter(iterable) is iterable
     self._iterator, self._peeked, self._taken = None, [], 0
 
@@ -244,7 +244,7 @@ def evaluate(learner, stream, batch_size) -> dict:
   """Example-weighted mean of the jitted evaluation over the stream's batches."""
   if isinstance(stream, HostDataset) and batch_size is None:
     batch_size = min(stream.num_examples, 1024)
-  batch_size = data_lib.positive_int(batch_size, "batch_size")
+  batch_size = validators.positive_int(batch_size, "batch_size")
   problem, like = learner.problem, []
 
   def results():
@@ -256,7 +256,7 @@ def evaluate(learner, stream, batch_size) -> dict:
         batch = jax.tree.map(jax.numpy.asarray,
                              host_batch(batch, like[0], f"data batch {i}", any_length=True))
       yield learner._evaluate_prepared(batch), problem.num_examples(batch)
-  return step_lib.example_weighted_mean(results())
+  return batching.example_weighted_mean(results())
 
 
 def check(learner, stream, batch_size):
@@ -265,12 +265,12 @@ def check(learner, stream, batch_size):
   Returns ``(first batch on device, num_examples, batch_size, steps_per_epoch)``.
   """
   if isinstance(stream, HostDataset):
-    batch_size = data_lib.check_batch_size(batch_size, stream.num_examples)
+    batch_size = validators.check_batch_size(batch_size, stream.num_examples)
     if batch_size is None:
       raise ValueError(f"a HostDataset is trained in minibatches: pass batch_size (at most "
                        f"{stream.num_examples}); got batch_size=None")
     first = stream.gather(np.arange(batch_size))
-    spe = data_lib.steps_per_epoch(stream.num_examples, batch_size)
+    spe = batching.steps_per_epoch(stream.num_examples, batch_size)
   else:
     if batch_size is not None:
       raise ValueError(f"batch_size={batch_size!r} cannot apply to an iterable of ready "

@@ -35,7 +35,7 @@ import jax.numpy as jnp
 import orbax.checkpoint as ocp
 from flax import nnx
 
-from opifex_fit.engine.state import copy_tree
+from opifex_fit.engine.state import TrainState, copy_tree
 
 
 # -- pytree conventions shared with the Checkpoint callback -------------------------
@@ -109,9 +109,14 @@ def _path(path, argname: str) -> str:
   return os.path.abspath(os.fspath(path))  # Orbax wants absolute paths
 
 
+def _is_learner(obj) -> bool:
+  """A Learner, recognised by its training state (importing the class here
+  would make persistence and the learner import each other)."""
+  return isinstance(getattr(obj, "state", None), TrainState) and hasattr(obj, "model")
+
+
 def _model_of(obj, argname: str):
-  from opifex_fit.learner import Learner
-  if isinstance(obj, Learner):
+  if _is_learner(obj):
     return obj.model
   if isinstance(obj, nnx.Module):
     return obj
@@ -140,7 +145,6 @@ def load_weights(model, path):
   """Loads what ``save_weights`` wrote into ``model`` (an ``nnx.Module`` or a
   ``Learner``, whose training state then holds the loaded weights) and returns
   it. A model of another architecture is refused with the differing arrays."""
-  from opifex_fit.learner import Learner
   path = _path(path, "path")
   if not os.path.isdir(path):
     raise ValueError(f"path={path!r} is not a directory written by save_weights")
@@ -159,7 +163,7 @@ def load_weights(model, path):
     restored = checkpointer.restore(path, jax.tree.map(ocp.utils.to_shape_dtype_struct, current))
   nnx.replace_by_pure_dict(state, from_disk(restored, pure))
   nnx.update(module, state)
-  if isinstance(model, Learner):
+  if _is_learner(model):
     _, params, rest = nnx.split(module, nnx.Param, ...)
     # Copies: the learner donates its state to the next chunk.
     model.state = model.state.replace(params=copy_tree(params), rest=copy_tree(rest))
