@@ -43,7 +43,8 @@ tx = optax.adam(1e-3)
 opt_state = tx.init(params)
 @jax.jit
 def train_step(params, opt_state, xb, yb):
-  loss, grads = jax.value_and_grad(lambda p: jnp.mean((nnx.merge(graphdef, p)(xb) - yb) ** 2))(params)
+  loss_fn = lambda p: jnp.mean((nnx.merge(graphdef, p)(xb) - yb) ** 2)
+  loss, grads = jax.value_and_grad(loss_fn)(params)
   updates, opt_state = tx.update(grads, opt_state, params)
   return optax.apply_updates(params, updates), opt_state, loss
 rng = np.random.default_rng(0)
@@ -65,7 +66,8 @@ def epoch(carry, key):
   perm = jax.random.permutation(key, len(x)).reshape(steps, BATCH)
   def step(carry, idx):
     params, opt_state = carry
-    loss, grads = jax.value_and_grad(lambda p: jnp.mean((nnx.merge(graphdef, p)(xd[idx]) - yd[idx]) ** 2))(params)
+    loss_fn = lambda p: jnp.mean((nnx.merge(graphdef, p)(xd[idx]) - yd[idx]) ** 2)
+    loss, grads = jax.value_and_grad(loss_fn)(params)
     updates, opt_state = tx.update(grads, opt_state, params)
     return (optax.apply_updates(params, updates), opt_state), loss
   carry, losses = jax.lax.scan(step, carry, perm)

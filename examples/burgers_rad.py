@@ -18,8 +18,8 @@ network, seed and step budget (Adam, then an L-BFGS polish on the final points):
 Each prints its relative L2 error against the exact Cole-Hopf solution on a
 256 x 100 grid (``opifex_fit.problems.reference_solvers.burgers_sine``).
 The defaults (12000 Adam steps with resampling every 2000, then 1000 L-BFGS
-steps; three runs) take under 4 minutes on 2 CPU cores; the paper's budget is far larger (15000 Adam steps, then 100
-rounds of resampling, 1000 Adam steps and L-BFGS).
+steps; three runs) take under 4 minutes on 2 CPU cores; the paper's budget is
+far larger (15000 Adam steps, then 100 rounds of resampling, 1000 Adam steps and L-BFGS).
 
 Run: ``python examples/burgers_rad.py [--adam-steps 12000 --lbfgs-steps 1000 --every 2000 --seeds 0 1]``
 """

@@ -29,7 +29,6 @@ Measured on 2 shared CPU cores: data ~2 min once (cached in examples/data);
 import argparse
 import time
 
-import numpy as np
 import optax
 from flax import nnx
 

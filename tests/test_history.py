@@ -16,7 +16,7 @@ def test_records_align_with_steps_and_pad_late_metrics():
   assert math.isnan(h.val_loss[0]) and h.val_loss[1] == 0.7 and math.isnan(h.val_loss[2])
   assert h["extra"][1] == 3.0
   with pytest.raises(AttributeError, match="no metric 'nope'"):
-    h.nope
+    h.nope  # noqa: B018 - the attribute access is what raises
 
 
 def test_state_dict_round_trip():

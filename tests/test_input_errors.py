@@ -2,7 +2,6 @@
 before anything compiles."""
 
 import numpy as np
-import optax
 import pytest
 from flax import nnx
 

@@ -5,8 +5,9 @@ on the same 2000 interior and 400 boundary points (DeepXDE gets them as
 ``anchors``; as DeepXDE always does, its PDE residual is also evaluated at
 the boundary points, 2400 in all), u = 0 on the boundary, boundary weight 10.
 Runs alternate in one process. Reported: the first fit (compile + ``--steps``
-steps, as a user sees it), steps/s of the later fits (median), and ratios. DeepXDE dispatches one jitted step per iteration from Python; the
-learner scans chunks. Goal: learner >= 1.7x DeepXDE steps/s.
+steps, as a user sees it), steps/s of the later fits (median), and ratios.
+DeepXDE dispatches one jitted step per iteration from Python; the learner
+scans chunks. Goal: learner >= 1.7x DeepXDE steps/s.
 
 DeepXDE is optional: ``pip install deepxde`` (benchmarks only).
 

@@ -285,7 +285,8 @@ def _check_fields(fields, laws) -> dict:
     if not isinstance(laws.get(law), str):
       raise ValueError(f"fields has {law!r}, which is not a built-in law of this callback;"
                        f" its built-in laws are {[n for n, v in laws.items() if isinstance(v, str)]}")
-    ids = [idx] if isinstance(idx, (int, np.integer)) else list(idx) if isinstance(idx, (list, tuple)) else None
+    ids = [idx] if isinstance(idx, (int, np.integer)) else \
+        list(idx) if isinstance(idx, (list, tuple)) else None
     if not ids or any(isinstance(i, bool) or not isinstance(i, (int, np.integer)) or i < 0 for i in ids):
       raise ValueError(f"fields[{law!r}] must be an output index or a list of them; got {idx!r}")
     out[law] = [int(i) for i in ids]

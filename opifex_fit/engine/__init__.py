@@ -1,1 +1,2 @@
-"""The engine: the fit loop, the K-step chunk, the fit plan, the TrainState and its services (modes, snapshots, loss-weight view, compilation cache)."""
+"""The engine: the fit loop, the K-step chunk, the fit plan, the TrainState and
+its services (modes, snapshots, loss-weight view, compilation cache)."""

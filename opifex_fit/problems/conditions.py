@@ -142,8 +142,9 @@ class PeriodicBC(Condition):
 
   def bind(self, domain):
     if not isinstance(domain, Box) or self.coordinate not in domain.spatial:
+      spatial = list(getattr(domain, "spatial", ()))
       raise ValueError(f"PeriodicBC(coordinate={self.coordinate!r}) needs a spatial coordinate of"
-                       f" a Box; the domain {domain!r} has spatial coordinates {list(getattr(domain, 'spatial', ()))}")
+                       f" a Box; the domain {domain!r} has spatial coordinates {spatial}")
     super().bind(domain)
     self._i, self._high = domain.index(self.coordinate), float(domain.high[domain.index(self.coordinate)])
 

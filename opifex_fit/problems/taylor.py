@@ -52,7 +52,7 @@ _LINEAR = frozenset({
     "expand_dims", "slice", "dynamic_slice", "dynamic_update_slice", "gather", "scatter-add",
     "scatter_add", "concatenate", "pad", "reduce_sum", "cumsum", "convert_element_type", "copy",
     "copy_p", "select_n", "rev", "real", "imag", "conj", "complex", "reduce_precision",
-    "sharding_constraint", "fft", "squeeze"})
+    "sharding_constraint", "fft"})
 _BILINEAR = frozenset({"mul", "dot_general", "conv_general_dilated"})
 _ELEMENTWISE = frozenset({
     "tanh", "sin", "cos", "tan", "exp", "exp2", "log", "log1p", "expm1", "logistic", "sqrt",

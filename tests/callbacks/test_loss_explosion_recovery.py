@@ -1,5 +1,4 @@
 """cb.LossExplosionRecovery: real rollbacks (weights compared), LR cuts, giving up."""
-import os
 
 import jax
 import jax.numpy as jnp

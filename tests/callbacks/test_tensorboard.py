@@ -1,7 +1,6 @@
 """cb.TensorBoard through real fits, read back with TensorBoard's EventAccumulator."""
 import io
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 import optax

@@ -59,7 +59,8 @@ def test_periodic_pairs_opposite_faces(analytic):
 
 def test_component_of_vector_output(analytic):
   model = analytic(lambda p: jnp.stack([p[:, 0], 2 + p[:, 1]], axis=-1))
-  problem = of.PDEProblem(lambda x, u, d: u[0] - u[0], SQUARE, [of.DirichletBC(2.0, on="bottom", component=1)])
+  problem = of.PDEProblem(lambda x, u, d: u[0] - u[0], SQUARE,
+                          [of.DirichletBC(2.0, on="bottom", component=1)])
   np.testing.assert_allclose(residuals(problem, model, "bc")[1], 0.0, atol=1e-6)
 
 

@@ -91,7 +91,8 @@ def test_atom_types_must_match_the_model():
   with pytest.raises(ValueError, match=r"EnergyForces\(atomic_numbers=\[1, 8, 1\]\) does not "
                      r"match the model's atomic_numbers \[8, 1, 1\]"):
     learner.fit(data, steps=1, verbose=0)
-  with pytest.raises(ValueError, match=r"must have shape \(N, 3, 3\) for the atoms \[8, 1, 1\]; got \(2, 2, 3\)"):
+  shape_error = r"must have shape \(N, 3, 3\) for the atoms \[8, 1, 1\]; got \(2, 2, 3\)"
+  with pytest.raises(ValueError, match=shape_error):
     of.Learner(model, of.EnergyForces()).fit((np.ones((2, 2, 3)), np.zeros(2),
                                               np.zeros((2, 2, 3))), steps=1, verbose=0)
 
