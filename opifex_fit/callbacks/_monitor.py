@@ -15,6 +15,24 @@ class MonitorCallback(Callback):
   ``mode="auto"`` means "max" for names containing ``acc``/``auc`` or starting
   with ``fmeasure`` (as Keras), "min" otherwise (losses, errors). The learner
   checks ``monitor`` against the logged names when the fit starts.
+
+  Example (a monitor that keeps the best value it saw):
+    >>> import numpy as np, optax
+    >>> from flax import nnx
+    >>> import opifex_fit as of
+    >>> from opifex_fit import callbacks as cb
+    >>> class Best(cb.MonitorCallback):
+    ...   every, best = 10, None
+    ...   def check(self, learner):
+    ...     if self.is_improvement(self.current(learner), self.best):
+    ...       self.best = self.current(learner)
+    >>> x = np.linspace(-1, 1, 32)[:, None]
+    >>> learner = of.Learner(of.models.MLP(1, [8, 1], rngs=nnx.Rngs(0)), of.Supervised(),
+    ...                      optax.adam(1e-2))
+    >>> best = Best("loss")
+    >>> _ = learner.fit((x, x ** 2), steps=50, verbose=0, callbacks=[best])
+    >>> best.best == min(learner.history.loss)
+    True
   """
 
   def __init__(self, monitor: str, mode: str = "auto", min_delta: float = 0.0):

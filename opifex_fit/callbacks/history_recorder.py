@@ -10,6 +10,19 @@ class HistoryRecorder(Callback):
 
   The learner adds one automatically; records accumulate across fits of the
   same learner (global steps), and ``fit`` returns ``learner.history``.
+
+  Example:
+    >>> import numpy as np, optax
+    >>> from flax import nnx
+    >>> import opifex_fit as of
+    >>> x = np.linspace(-1, 1, 32)[:, None]
+    >>> learner = of.Learner(of.models.MLP(1, [8, 1], rngs=nnx.Rngs(0)), of.Supervised(),
+    ...                      optax.adam(1e-2))
+    >>> history = learner.fit((x, x ** 2), steps=30, verbose=0, steps_per_execution=10)
+    >>> history.steps                        # one record per chunk boundary
+    [10, 20, 30]
+    >>> len(learner.fit((x, x ** 2), steps=20, verbose=0, steps_per_execution=10).steps)
+    5
   """
 
   order = ORDER_METRICS
