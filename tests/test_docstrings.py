@@ -30,8 +30,13 @@ def test_docstring_examples_run(name):
 
 def test_the_public_callbacks_and_problems_have_examples():
   import opifex_fit.callbacks as cb
-  public = [getattr(cb, n) for n in dir(cb) if not n.startswith("_") and isinstance(getattr(cb, n), type)]
+  public = [getattr(cb, n) for n in dir(cb)
+            if not n.startswith("_") and isinstance(getattr(cb, n), type)]
   public += [opifex_fit.PDEProblem, opifex_fit.Supervised, opifex_fit.EnergyForces]
-  missing = [c.__name__ for c in public
-             if ">>>" not in (c.__doc__ or "") and ">>>" not in (importlib.import_module(c.__module__).__doc__ or "")]
+
+  def has_example(c):
+    module_doc = importlib.import_module(c.__module__).__doc__ or ""
+    return ">>>" in (c.__doc__ or "") or ">>>" in module_doc
+
+  missing = [c.__name__ for c in public if not has_example(c)]
   assert not missing, f"no runnable example in the docstrings of {missing}"
