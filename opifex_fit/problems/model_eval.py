@@ -23,7 +23,8 @@ def pure_batch_fn(model, transform: Callable):
   """``(fn, finish)``: ``fn(x) -> (u, new_state)`` is pure in the model's
   variables (Dropout's RNG counts and other state come out as values, so
   ``jvp``/``make_jaxpr`` never mutate the module across traces);
-  ``finish(new_state)`` writes them back into ``model``."""
+  ``finish(new_state)`` writes them back into ``model`` when they changed
+  (inside the learner's step, where the model lives in the same trace)."""
   graphdef, params, rest = nnx.split(model, nnx.Param, ...)
 
   def fn(x):
@@ -31,7 +32,13 @@ def pure_batch_fn(model, transform: Callable):
     u = transform(x, m(x))
     return u, nnx.split(m, nnx.Param, ...)[2]
 
-  return fn, lambda new_rest: nnx.update(model, new_rest)
+  def finish(new_rest):
+    old, new = jax.tree.leaves(rest), jax.tree.leaves(new_rest)
+    if len(old) == len(new) and all(a is b for a, b in zip(old, new)):
+      return  # nothing changed (fixed variables, eval mode): nothing to write
+    nnx.update(model, new_rest)
+
+  return fn, finish
 
 
 def check_pointwise(fn: Callable, points) -> None:

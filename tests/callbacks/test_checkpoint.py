@@ -139,7 +139,7 @@ def test_plain_orbax_reads_the_layout(finished):
   np.testing.assert_array_equal(kernel, learner.state.params["layers"][0]["kernel"][...])
   np.testing.assert_array_equal(ckpt["state"]["rng"], jax.random.key_data(learner.state.rng))
   assert ckpt["history"]["steps"] == learner.history.steps
-  assert "EarlyStopping_0" not in ckpt["callbacks"] and "History_0" in ckpt["callbacks"]
+  assert "EarlyStopping_0" not in ckpt["callbacks"] and "HistoryRecorder_0" in ckpt["callbacks"]
   meta = ckpt["metadata"]
   assert meta["model"] == "MLP" and meta["jax"] == jax.__version__ and meta["loss_terms"] == ["data"]
 
