@@ -22,3 +22,4 @@ from opifex_fit.callbacks.reference_error import ReferenceSolution
 from opifex_fit.callbacks.switch_optimizer import SwitchOptimizer
 from opifex_fit.callbacks.tensorboard import TensorBoard
 from opifex_fit.callbacks.terminate_on_nan import TerminateOnNaN
+from opifex_fit.callbacks.weight_penalty import WeightPenalty
