@@ -38,6 +38,10 @@ class WeightPenalty(Callback):
     like ``(s2 / s1) ** (2 * power_iterations)``; raise ``power_iterations``
     for kernels whose two largest singular values are close.
 
+  Gradient clipping through ``optax.chain(optax.clip_by_global_norm(c),
+  optax.adam(...))`` clips the gradient of the whole loss, penalties included;
+  ``learner.lr_scale`` (ReduceLROnPlateau) scales the step they take.
+
   Args:
     l1, l2, spectral: the coefficients (finite, >= 0).
     paths: which parameters: None (all ``nnx.Param`` arrays, biases included),
