@@ -149,6 +149,26 @@ def test_solution_2d_fields_png_tensorboard_and_one_compile(tmp_path):
   image = np.asarray(plot.draw(learner).axes[0].images[0].get_array())
   np.testing.assert_allclose(image, u.reshape(12, 10).T, rtol=1e-5, atol=1e-6)
   assert learner.trace_counts["plot_solution"] == 1   # 3 cadence draws + 2 here: one trace
+  assert learner.trace_counts["chunk"] == 1
+
+
+def test_solution_of_a_system_draws_one_component_and_the_residual_norm(tmp_path):
+  def system(x, u, d):   # two decoupled Poisson equations
+    return d["laplacian"] + jnp.array([1.0, 2.0])
+  problem = of.PDEProblem(system, of.Box({"x": (0, 1), "y": (0, 1)}),
+                          conditions=[of.DirichletBC(0.0)])
+  learner = of.Learner(of.models.MLP(2, [8, 2], rngs=nnx.Rngs(0)), problem, optax.adam(1e-3))
+  ref = lambda p: np.stack([p[:, 0], 3 * p[:, 1]], axis=1)
+  plot = cb.PlotSolution(tmp_path, grid=6, reference=ref, component=1)
+  learner.fit(problem.sample(32, 8), steps=5, callbacks=[plot], verbose=0)
+  pts = of.problems.reference.grid(problem.domain, 6)
+  fields = plot.fields(learner)
+  u = np.asarray(learner.predict(pts))[:, 1]
+  r = np.asarray(problem.pointwise_residuals(learner.model, "pde", jnp.asarray(pts)))
+  assert r.shape == (36, 2)
+  np.testing.assert_allclose(fields["solution"], u, rtol=1e-5, atol=1e-6)
+  np.testing.assert_allclose(fields["error"], np.abs(u - 3 * pts[:, 1]), rtol=1e-5, atol=1e-6)
+  np.testing.assert_allclose(fields["residual"], np.linalg.norm(r, axis=1), rtol=1e-4, atol=1e-5)
 
 
 def heat(x, u, d):
