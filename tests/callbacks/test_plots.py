@@ -217,3 +217,15 @@ def test_solution_rejects_wrong_grid_and_reference_shapes(tmp_path):
   with pytest.raises(ValueError, match=r"reference\(points\) has shape \(3,\)"):
     learner.fit(data, steps=5, callbacks=[bad], verbose=0)
   assert "chunk" not in learner.trace_counts
+
+
+def test_main_example_logs_its_solution_and_error_to_tensorboard(tmp_path):
+  sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "examples"))
+  import poisson_pinn
+  poisson_pinn.main(adam_steps=500, lbfgs_steps=5, logdir=str(tmp_path), verbose=0)
+  assert sorted(os.listdir(tmp_path / "plots")) == ["history.png", "solution.png"]
+  png = read_png(tmp_path / "plots" / "solution.png")
+  assert png.shape == (340, 4 * 420, 3)   # solution, reference, error, residual
+  events = tb_images(tmp_path, "plots/solution")
+  assert [e.step for e in events] == [505]   # every=1000: drawn at the end of fit
+  np.testing.assert_array_equal(decode(events[-1]), png)
