@@ -50,7 +50,7 @@ class PlotHistory(PlotCallback):
   def setup(self, learner):
     if self.terms is None:
       return
-    from opifex_fit.loop import available_logs
+    from opifex_fit.engine.loop import available_logs
     known = set(available_logs(learner, has_validation=True)) | set(learner.history)
     unknown = [t for t in self.terms if t not in known]
     if unknown:

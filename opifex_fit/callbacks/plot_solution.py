@@ -7,9 +7,9 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 import numpy as np
-from flax import nnx
 
-from opifex_fit import sharding
+from opifex_fit.engine import modes
+from opifex_fit.parallel import sharding
 from opifex_fit.callbacks.plotting import PlotCallback, new_figure
 from opifex_fit.problems import reference as reference_lib
 
@@ -103,13 +103,14 @@ class PlotSolution(PlotCallback):
                      f" ({n}, k) with k > component={self.component} on the {n} grid points")
 
   def _build(self, learner):
-    if self._fn is not None and self._fn[0] is learner.graphdef:
+    # Eval mode, as learner.predict: Dropout off, BatchNorm running averages.
+    if self._fn is not None and self._fn[0] is learner.eval_graphdef:
       return
-    graphdef, problem, counts = learner.graphdef, learner.problem, learner.trace_counts
+    graphdef, problem, counts = learner.eval_graphdef, learner.problem, learner.trace_counts
 
     def solution_and_residual(params, rest, points):
       counts[TRACE_NAME] = counts.get(TRACE_NAME, 0) + 1
-      model = nnx.merge(graphdef, params, rest)
+      model = modes.merge(graphdef, params, rest)
       u = problem.predict(model, points)
       r = problem.pointwise_residuals(model, "pde", points)
       r = jnp.linalg.norm(r, axis=-1) if r.ndim == 2 else r
@@ -142,7 +143,7 @@ class PlotSolution(PlotCallback):
 def _draw_lines(x, fields, xname, step):
   panels = ["solution"] + [k for k in ("error", "residual") if k in fields]
   fig = new_figure(1, len(panels))
-  for ax, name in zip(fig.axes, panels):
+  for ax, name in zip(fig.axes, panels, strict=True):
     ax.plot(x, fields[name], "-", color="C0", label=name)
     if name == "solution" and "reference" in fields:
       ax.plot(x, fields["reference"], "--", color="k", label="reference")
@@ -165,7 +166,7 @@ def _draw_images(points, counts, names, fields, step):
   extent = (lo[h_axis], hi[h_axis], lo[v_axis], hi[v_axis])
   panels = [k for k in ("solution", "reference", "error", "residual") if k in fields]
   fig = new_figure(1, len(panels), size=(4.2, 3.4))
-  for ax, name in zip(fig.axes, panels):
+  for ax, name in zip(fig.axes, panels, strict=True):
     image = fields[name].reshape(counts)
     image = image if h_axis == 1 else image.T  # rows = vertical coordinate
     cmap = "magma" if name in ("error", "residual") else "viridis"

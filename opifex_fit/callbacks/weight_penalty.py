@@ -8,8 +8,8 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from opifex_fit import validators
 from opifex_fit.callbacks.base import ORDER_PHYSICS, Callback
-from opifex_fit.callbacks.residual_sampling import check_count, check_number
 from opifex_fit.callbacks.tensorboard import named_leaves
 
 TERMS = ("l1", "l2", "spectral")
@@ -25,9 +25,10 @@ class WeightPenalty(Callback):
   without recompiling. A zero coefficient adds no term. The penalties, over
   the selected ``nnx.Param`` arrays ``w``:
 
-  * ``l1``: ``sum |w|`` (subgradient ``sign(w)``, 0 at 0);  ``l2``: ``sum w**2`` (the gradient of the weighted
-    term is ``2 * l2 * w``: a coupled weight decay that Adam rescales; for
-    decoupled decay use ``optax.adamw(learning_rate, weight_decay=...)``);
+  * ``l1``: ``sum |w|`` (subgradient ``sign(w)``, 0 at 0);
+  * ``l2``: ``sum w**2`` (the gradient of the weighted term is ``2 * l2 * w``:
+    a coupled weight decay that Adam rescales; for decoupled decay use
+    ``optax.adamw(learning_rate, weight_decay=...)``);
   * ``spectral``: the sum over the selected real 2-D kernels of their largest
     singular value. It is estimated inside the loss with ``power_iterations``
     steps of power iteration from a fixed start vector (the vectors are not
@@ -60,11 +61,12 @@ class WeightPenalty(Callback):
 
   def __init__(self, l1: float = 0.0, l2: float = 0.0, spectral: float = 0.0, paths=None, *,
                power_iterations: int = 20):
-    self.coefficients = {"l1": check_number(l1, "l1"), "l2": check_number(l2, "l2"),
-                         "spectral": check_number(spectral, "spectral")}
+    self.coefficients = {name: validators.check_number(value, name) for name, value in
+                         (("l1", l1), ("l2", l2), ("spectral", spectral))}
     self.select = _selector(paths)
     self.paths = paths
-    self.power_iterations = check_count(power_iterations, "power_iterations")
+    self.power_iterations = validators.positive_int(power_iterations, "power_iterations",
+                                                    allow_none=False)
     paths_key = _paths_key(paths)
     self._fns = {name: _term_fn(name, (paths_key, self.power_iterations if name == "spectral"
                                        else None), self.select) for name in TERMS}

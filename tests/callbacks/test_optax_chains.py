@@ -22,7 +22,8 @@ def learner_with(optimizer):
 
 
 def flat(learner):
-  return np.concatenate([np.ravel(a) for a in jax.tree.leaves(jax.device_get(learner.state.params))])
+  leaves = jax.tree.leaves(jax.device_get(learner.state.params))
+  return np.concatenate([np.ravel(a) for a in leaves])
 
 
 ADAMS = {
