@@ -229,3 +229,11 @@ def test_main_example_logs_its_solution_and_error_to_tensorboard(tmp_path):
   events = tb_images(tmp_path, "plots/solution")
   assert [e.step for e in events] == [505]   # every=1000: drawn at the end of fit
   np.testing.assert_array_equal(decode(events[-1]), png)
+
+
+def test_positional_orders_of_design_section_1(tmp_path):
+  plot = cb.PlotHistory(tmp_path, 7, ["loss"])
+  assert (plot.directory, plot.every, plot.terms) == (str(tmp_path), 7, ("loss",))
+  ref = np.sum
+  sol = cb.PlotSolution(tmp_path, (4, 5), ref, 9)
+  assert (sol.grid, sol.reference, sol.every) == ((4, 5), ref, 9)

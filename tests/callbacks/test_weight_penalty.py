@@ -122,3 +122,8 @@ def test_a_different_penalty_on_the_same_learner_is_refused(data):
   learner.fit(data, steps=1, callbacks=[cb.WeightPenalty(l2=1.0, paths="kernel")], verbose=0)
   with pytest.raises(ValueError, match="already has a loss term 'l2'"):
     learner.fit(data, steps=1, callbacks=[cb.WeightPenalty(l2=1.0)], verbose=0)
+
+
+def test_positional_order_of_design_section_1():
+  reg = cb.WeightPenalty(0.1, 0.2, 0.3, "kernel")
+  assert reg.coefficients == {"l1": 0.1, "l2": 0.2, "spectral": 0.3} and reg.paths == "kernel"
