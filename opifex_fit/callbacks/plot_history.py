@@ -26,10 +26,18 @@ class PlotHistory(PlotCallback):
   (``pip install opifex-fit[plots]``).
 
   Example:
-    >>> import tempfile
+    >>> import os, tempfile, numpy as np, optax
+    >>> from flax import nnx
+    >>> import opifex_fit as of
     >>> from opifex_fit import callbacks as cb
-    >>> plot = cb.PlotHistory(tempfile.mkdtemp(), every=500)
-    >>> # learner.fit(data, steps=5000, callbacks=[plot]); open <dir>/history.png
+    >>> x = np.linspace(-1, 1, 64)[:, None]
+    >>> learner = of.Learner(of.models.MLP(1, [16, 1], rngs=nnx.Rngs(0)), of.Supervised(),
+    ...                      optax.adam(1e-2))
+    >>> plots = tempfile.mkdtemp()
+    >>> _ = learner.fit((x, np.sin(3 * x)), steps=40, verbose=0,
+    ...                 callbacks=[cb.PlotHistory(plots, every=10)])
+    >>> os.listdir(plots)   # redrawn at steps 10, 20, 30, 40: watch it while training runs
+    ['history.png']
   """
 
   observer = True  # only reads learner.history

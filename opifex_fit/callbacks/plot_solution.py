@@ -45,12 +45,19 @@ class PlotSolution(PlotCallback):
   residual (a system) is drawn as its Euclidean norm per point. Needs an
   ``of.PDEProblem`` and matplotlib (``pip install opifex-fit[plots]``).
 
-  Example:
-    >>> import tempfile, numpy as np
+  Example (u'' = -pi^2 sin(pi x) on (0, 1), u = 0 at both ends):
+    >>> import tempfile, numpy as np, jax.numpy as jnp, optax
+    >>> from flax import nnx
+    >>> import opifex_fit as of
     >>> from opifex_fit import callbacks as cb
-    >>> exact = lambda p: np.sin(np.pi * p[:, 0]) * np.sin(np.pi * p[:, 1])
-    >>> plot = cb.PlotSolution(tempfile.mkdtemp(), grid=64, reference=exact, every=1000)
-    >>> # learner.fit(steps=10_000, callbacks=[plot, cb.TensorBoard("runs/x")])
+    >>> problem = of.PDEProblem(lambda x, u, d: d["xx"] + jnp.pi**2 * jnp.sin(jnp.pi * x[0]),
+    ...                         of.Interval("x", 0, 1), conditions=[of.DirichletBC(0.0)])
+    >>> learner = of.Learner(of.models.MLP(1, [16, 1], rngs=nnx.Rngs(0)), problem)
+    >>> plot = cb.PlotSolution(tempfile.mkdtemp(), grid=101,
+    ...                        reference=lambda p: np.sin(np.pi * p[:, 0]))
+    >>> _ = learner.fit(problem.sample(64, 2), steps=20, verbose=0, callbacks=[plot])
+    >>> sorted(plot.fields(learner)), plot.fields(learner)["error"].shape
+    (['error', 'reference', 'residual', 'solution'], (101,))
   """
 
   def __init__(self, directory, grid, reference: Callable | None = None,

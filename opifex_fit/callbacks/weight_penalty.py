@@ -52,9 +52,16 @@ class WeightPenalty(Callback):
     power_iterations: power-iteration steps per spectral estimate (default 20).
 
   Example:
+    >>> import numpy as np, optax
+    >>> from flax import nnx
+    >>> import opifex_fit as of
     >>> from opifex_fit import callbacks as cb
-    >>> reg = cb.WeightPenalty(l2=1e-4, paths="kernel")   # weights only, not biases
-    >>> # learner.fit(data, steps=1000, callbacks=[reg]); history["l2_loss"]
+    >>> x = np.linspace(-1, 1, 64)[:, None]
+    >>> learner = of.Learner(of.models.MLP(1, [16, 1], rngs=nnx.Rngs(0)), of.Supervised())
+    >>> reg = cb.WeightPenalty(l2=1e-2, paths="kernel")   # weights only, not biases
+    >>> h = learner.fit((x, np.sin(3 * x)), steps=20, verbose=0, callbacks=[reg])
+    >>> "l2_loss" in h, round(float(learner.loss_weights["l2"]), 6)
+    (True, 0.01)
   """
 
   order = ORDER_PHYSICS - 10  # registers its terms before callbacks that read the terms
