@@ -12,6 +12,8 @@ from opifex_fit.callbacks.loss_explosion_recovery import LossExplosionRecovery
 from opifex_fit.callbacks.lr_annealing import LRAnnealing
 from opifex_fit.callbacks._monitor import MonitorCallback
 from opifex_fit.callbacks.ntk_diagnostics import NTKDiagnostics
+from opifex_fit.callbacks.plot_history import PlotHistory
+from opifex_fit.callbacks.plot_solution import PlotSolution
 from opifex_fit.callbacks.progress_bar import ProgressBar
 from opifex_fit.callbacks.rad import RAD
 from opifex_fit.callbacks.rard import RARD
@@ -20,3 +22,4 @@ from opifex_fit.callbacks.reference_error import ReferenceSolution
 from opifex_fit.callbacks.switch_optimizer import SwitchOptimizer
 from opifex_fit.callbacks.tensorboard import TensorBoard
 from opifex_fit.callbacks.terminate_on_nan import TerminateOnNaN
+from opifex_fit.callbacks.weight_penalty import WeightPenalty

@@ -31,6 +31,14 @@ class ReduceLROnPlateau(MonitorCallback):
   the effective step is ``schedule(step) * lr_scale``. Changing the scale does
   not recompile.
 
+  Gradient clipping and weight decay stay optax's:
+  ``optax.chain(optax.clip_by_global_norm(1.0), optax.adam(1e-3))`` clips the
+  gradient before Adam, and ``optax.adamw(1e-3, weight_decay=1e-4)`` decays the
+  weights decoupled from the gradient. ``lr_scale`` multiplies the final update
+  of the whole transformation, so this callback scales the clipped step and the
+  decay alike, also through ``optax.inject_hyperparams`` (whose own
+  ``learning_rate`` it leaves as it is).
+
   Checks happen, as for EarlyStopping, after each validation for ``val_*``
   monitors, at each epoch end for training metrics (each chunk for full-batch
   data), or every ``every`` steps if given.
