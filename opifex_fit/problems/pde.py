@@ -58,11 +58,15 @@ class PDEProblem(Problem):
     output_transform: optional ``(x, u) -> u`` for one point (hard constraints).
     default_samples: keyword arguments of ``sample`` used by ``fit(data=None)``
       (default ``{"n_interior": 2000}``).
-    derivatives: ``"batched"`` (default): the model runs once on all points
-      with forward-mode tangents (see ``derivatives.py``); the model must be
-      pointwise (checked before compiling). ``"pointwise"``: the model runs
-      on one point at a time, vmapped (slower; for models that are not
-      pointwise but should be differentiated per point).
+    derivatives: ``"batched"`` (default): the model runs on all points at
+      once with batched one-hot tangents, forward-over-forward ``jvp`` for
+      second derivatives (see ``derivatives.py``); the model must be
+      pointwise (checked before compiling). ``"taylor"``: batched too, with
+      one collapsed Taylor-mode pass for all second derivatives (fewer flops;
+      slower than ``"batched"`` on XLA:CPU in ``benchmarks/pinn_*.py``).
+      ``"pointwise"``: the model runs on one point at a time, vmapped
+      (slower; for models that are not pointwise but should be
+      differentiated per point).
   """
 
   def __init__(self, residual: Callable, domain: Box, conditions=(), *, weights=None,
@@ -75,10 +79,12 @@ class PDEProblem(Problem):
       raise TypeError(f"domain must be an of.Box or of.Interval; got {domain!r}")
     if output_transform is not None and not callable(output_transform):
       raise TypeError(f"output_transform must be a function (x, u) -> u; got {output_transform!r}")
-    if derivatives not in ("batched", "pointwise"):
-      raise ValueError(f"derivatives must be 'batched' or 'pointwise'; got {derivatives!r}")
+    if derivatives not in ("batched", "taylor", "pointwise"):
+      raise ValueError(f"derivatives must be 'batched', 'taylor' or 'pointwise'; got"
+                       f" {derivatives!r}")
     self.residual, self.domain, self.output_transform = residual, domain, output_transform
     self.derivatives = derivatives
+    self.second_order = "taylor" if derivatives == "taylor" else "nested"
     self.conditions = tuple(conditions) if isinstance(conditions, (list, tuple)) else (conditions,)
     self.condition_names = unique_names(self.conditions)
     for c in self.conditions:
@@ -195,7 +201,8 @@ class PDEProblem(Problem):
       f = self.point_fn(model)
       return jax.vmap(lambda x: self.engine.evaluate(f, x, keys, collapse))(points)
     fn, finish = model_eval.pure_batch_fn(model, self.batch_transform)
-    u, d, new_rest = self.engine.evaluate_batch(fn, points, keys, collapse, has_aux=True)
+    u, d, new_rest = self.engine.evaluate_batch(fn, points, keys, collapse, has_aux=True,
+                                                second_order=self.second_order)
     finish(new_rest)
     return u, d
 
@@ -256,7 +263,7 @@ class PDEProblem(Problem):
     x = jax.ShapeDtypeStruct((dim,), jnp.result_type(float))
     u = jax.eval_shape(self.point_fn(model), x)
     self.plan(model)
-    if self.derivatives == "batched":
+    if self.derivatives != "pointwise":
       model_eval.check_pointwise(raw, self.domain.sample_interior(3, seed=0).astype(
           jnp.result_type(float)))
     r = jax.eval_shape(lambda p: self.pointwise_residuals(model, "pde", p), data["pde"]["points"]
