@@ -121,6 +121,7 @@ class Learner:
     self._placement = None if mesh is None else DataParallel(mesh, data_axis)
     self.problem = problem
     self._model = model
+    self.data_version = 0  # counts replacements of state.data (learner.data = ...)
     # Train-mode graphdef for fit; evaluate/predict use ``eval_graphdef``.
     self.graphdef, params, rest = nnx.split(modes.train_view(model), nnx.Param, ...)
     self._eval_graphdef = (None, None)
@@ -153,6 +154,8 @@ class Learner:
 
   @state.setter
   def state(self, value: TrainState):
+    if getattr(self, "_state", None) is not None and value.data is not self._state.data:
+      self.data_version += 1  # resampled or restored points: losses are not comparable
     if self._placement is not None:  # keeps every leaf's sharding (pads PDE terms)
       value = self._placement.place_state(value, self.problem)
     self._state = value

@@ -54,6 +54,11 @@ class LossExplosionRecovery(Callback):
   match (another optimizer starts from its fresh state) and then re-takes it.
   A mismatched snapshot is never put back whole.
 
+  A check right after the training points were replaced (RAD/RARD
+  resampling, ``learner.data = ...``: ``learner.data_version`` changed) does
+  not compare with the best loss: a finite loss on other points becomes the
+  new reference (non-finite losses and skipped updates still roll back).
+
   It runs first (order -100) so every other callback sees the repaired state.
   Cost: one state copy per check (two are held), no extra host sync.
 
@@ -106,10 +111,18 @@ class LossExplosionRecovery(Callback):
     learner = self._learner
     self._good, self._pending = snapshots.take(learner), None
     self._skipped_seen = int(learner.state.skipped)
+    self._data_seen = learner.data_version
 
   def on_step_end(self, learner):
     loss = unweighted_loss(learner)
     skipped = int(learner.logs.get("skipped_updates", self._skipped_seen))
+    new_points, self._data_seen = learner.data_version != self._data_seen, learner.data_version
+    if new_points and math.isfinite(loss) and skipped == self._skipped_seen:
+      # The points changed since the last check (RAD/RARD resampling, a new
+      # learner.data): a finite loss on other points is the new reference,
+      # not a verdict on the weights (non-finite ones are still judged).
+      self._good, self._pending, self.status.best = snapshots.take(learner), None, loss
+      return
     reason = self._judge(loss, skipped - self._skipped_seen)
     self._skipped_seen = skipped
     if reason is None:
@@ -154,7 +167,9 @@ class LossExplosionRecovery(Callback):
     extra = {} if lr_scale is None else \
         {"lr_scale": scalar(lr_scale, self._good.state.lr_scale.dtype)}
     old = self._good
-    if snapshots.restore(learner, old, keep=COUNTERS, **extra):
+    restored = snapshots.restore(learner, old, keep=COUNTERS, **extra)
+    self._data_seen = learner.data_version  # its own restore is no new data
+    if restored:
       # What was put back has the current structure: snapshot it, with the old
       # snapshot's step and lr_scale (the lr cut is applied relative to those).
       new = snapshots.take(learner)

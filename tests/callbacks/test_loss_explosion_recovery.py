@@ -152,3 +152,22 @@ def test_loss_weight_changes_are_not_explosions():
               callbacks=[guard, At({20}, reweight)])
   assert guard.rollbacks == 0 and learner.loss_weights["data"] == 100.0
   assert guard.best == pytest.approx(min(learner.history["data_loss"]))
+
+
+def test_replaced_training_points_rebaseline_instead_of_rolling_back():
+  """RAD/RARD put harder points in: the next loss is higher but no explosion."""
+  from support import make_learner, sine_data
+
+  class HarderPoints(cb.Callback):
+    every, order = 20, 0  # as RAD: after the guard at the same boundary
+
+    def on_step_end(self, learner):
+      if learner.step == 40:
+        x, y = learner.data
+        learner.data = (x, 100.0 * y)
+
+  learner = make_learner()
+  guard = cb.LossExplosionRecovery(factor=10.0, snapshot_every=20, verbose=0)
+  learner.fit(sine_data(), steps=100, verbose=0, callbacks=[guard, HarderPoints()])
+  assert guard.rollbacks == 0 and learner.step == 100
+  assert guard.best > 10.0  # the reference is now a loss on the harder points
