@@ -56,7 +56,7 @@ from opifex_fit.problems.collapsing import only_through_sum
 from opifex_fit.problems.taylor import forward_taylor
 
 LAPLACIAN = "laplacian"
-SECOND_ORDERS = ("nested", "taylor")
+SECOND_ORDERS = ("auto", "nested", "taylor")
 
 
 def nested_jvps(fn, x, directions, groups):
@@ -180,14 +180,15 @@ class Derivatives:
     return u, d
 
   def evaluate_batch(self, fn: Callable, x, keys, collapse: bool = False, *,
-                     has_aux: bool = False, second_order: str = "nested"):
+                     has_aux: bool = False, second_order: str = "auto"):
     """``(u, d)`` on the batch ``x (N, dim)`` for a row-wise ``fn: (N, dim) -> u``.
 
     ``u`` is ``(N,)`` or ``(N, k)``; ``d[key]`` has ``u``'s shape. With
     ``has_aux``, ``fn`` returns ``(u, aux)`` and ``(u, d, aux)`` is returned.
     ``second_order``: ``"nested"`` (forward-over-forward ``jvp`` per direction
-    pair, the fastest on XLA:CPU in ``benchmarks/``) or ``"taylor"`` (one
-    collapsed Taylor-mode pass, ``taylor.py``: fewer flops).
+    pair), ``"taylor"`` (one collapsed Taylor-mode pass, ``taylor.py``: fewer
+    flops) or ``"auto"``: nested in float32, Taylor in float64, the faster
+    of the two for each in ``benchmarks/pinn_poisson.py`` on XLA:CPU.
     """
     if second_order not in SECOND_ORDERS:
       raise ValueError(f"second_order must be one of {SECOND_ORDERS}; got {second_order!r}")
@@ -204,6 +205,8 @@ class Derivatives:
     dirs = jnp.eye(x.shape[-1], dtype=x.dtype)[jnp.array(coords, dtype=jnp.int32)] \
         if coords else None
     plain = fn if has_aux else (lambda y: (fn(y), None))
+    if second_order == "auto":
+      second_order = "taylor" if jnp.dtype(x.dtype).itemsize > 4 else "nested"
     if groups and second_order == "taylor":
       u, jac, sec, aux = forward_taylor(plain, x, dirs, groups, has_aux=True)
     elif groups:

@@ -59,11 +59,12 @@ class PDEProblem(Problem):
     default_samples: keyword arguments of ``sample`` used by ``fit(data=None)``
       (default ``{"n_interior": 2000}``).
     derivatives: ``"batched"`` (default): the model runs on all points at
-      once with batched one-hot tangents, forward-over-forward ``jvp`` for
-      second derivatives (see ``derivatives.py``); the model must be
-      pointwise (checked before compiling). ``"taylor"``: batched too, with
-      one collapsed Taylor-mode pass for all second derivatives (fewer flops;
-      slower than ``"batched"`` on XLA:CPU in ``benchmarks/pinn_*.py``).
+      once with batched one-hot tangents; second derivatives by
+      forward-over-forward ``jvp`` in float32 and by one collapsed
+      Taylor-mode pass in float64 (the faster of the two for each dtype on
+      XLA:CPU, ``benchmarks/pinn_poisson.py``; see ``derivatives.py``); the
+      model must be pointwise (checked before compiling). ``"taylor"``:
+      batched, always with the collapsed Taylor-mode pass.
       ``"pointwise"``: the model runs on one point at a time, vmapped
       (slower; for models that are not pointwise but should be
       differentiated per point).
@@ -84,7 +85,7 @@ class PDEProblem(Problem):
                        f" {derivatives!r}")
     self.residual, self.domain, self.output_transform = residual, domain, output_transform
     self.derivatives = derivatives
-    self.second_order = "taylor" if derivatives == "taylor" else "nested"
+    self.second_order = "taylor" if derivatives == "taylor" else "auto"
     self.conditions = tuple(conditions) if isinstance(conditions, (list, tuple)) else (conditions,)
     self.condition_names = unique_names(self.conditions)
     for c in self.conditions:
