@@ -23,6 +23,7 @@ import optax
 from flax import nnx
 
 import opifex_fit as of
+from scanned_loop import scanned_adam_loop
 
 NU = 0.01 / jnp.pi
 CHUNK = 100
@@ -43,7 +44,6 @@ def make_model(dtype):
 
 def hand_loop(model, pts):
   graphdef, params = nnx.split(model, nnx.Param)
-  opt = optax.adam(1e-3)
   e_x = jnp.broadcast_to(jnp.array([1.0, 0.0], pts.dtype), pts.shape)
   e_t = jnp.broadcast_to(jnp.array([0.0, 1.0], pts.dtype), pts.shape)
 
@@ -54,26 +54,7 @@ def hand_loop(model, pts):
     u_t = jax.jvp(u_fn, (pts,), (e_t,))[1]
     return jnp.mean((u_t + u * u_x - NU * u_xx) ** 2)
 
-  def step(carry, _):
-    p, s = carry
-    value, g = jax.value_and_grad(loss)(p)
-    updates, s = opt.update(g, s, p)
-    return (optax.apply_updates(p, updates), s), value
-
-  @jax.jit
-  def chunk(p, s):
-    (p, s), values = jax.lax.scan(step, (p, s), None, length=CHUNK)
-    return p, s, values[-1]
-
-  state = {"p": params, "s": opt.init(params)}
-
-  def run(n_chunks):
-    start = time.perf_counter()
-    for _ in range(n_chunks):
-      state["p"], state["s"], value = chunk(state["p"], state["s"])
-    value.block_until_ready()
-    return time.perf_counter() - start
-  return run
+  return scanned_adam_loop(loss, params, CHUNK)
 
 
 def learner_loop(data, dtype):
