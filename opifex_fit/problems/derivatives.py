@@ -61,17 +61,19 @@ SECOND_ORDERS = ("auto", "nested", "taylor")
 
 def nested_jvps(fn, x, directions, groups):
   """``(u, jac, sec, aux)`` as ``forward_taylor`` gives them, by forward-over-
-  forward ``jvp`` on the whole batch: one nested pass per direction pair
-  (the first derivative comes out of its inner ``jvp``)."""
+  forward ``jvp`` on the whole batch: one nested pass per direction pair,
+  whose inner ``jvp`` also gives ``u`` and the first derivative (so the
+  model's plain call below is kept only for ``aux``)."""
   f = lambda y: fn(y)[0]
   tangents = [jnp.broadcast_to(d, x.shape) for d in directions]
-  first, second = {}, {}
+  first, second, values = {}, {}, []
 
   def pair(a, b):
     if (a, b) not in second:
-      inner = lambda y: jax.jvp(f, (y,), (tangents[a],))[1]
-      first_a, second[(a, b)] = jax.jvp(inner, (x,), (tangents[b],))
+      inner = lambda y: jax.jvp(f, (y,), (tangents[a],))
+      (u_a, first_a), (_, second[(a, b)]) = jax.jvp(inner, (x,), (tangents[b],))
       first.setdefault(a, first_a)
+      values.append(u_a)
     return second[(a, b)]
 
   sec = [sum(pair(a, b) for a, b in group) for group in groups]
@@ -79,6 +81,7 @@ def nested_jvps(fn, x, directions, groups):
     if a not in first:
       first[a] = jax.jvp(f, (x,), (t,))[1]
   u, aux = fn(x)
+  u = values[0] if values else u
   return u, jnp.stack([first[a] for a in range(len(tangents))]), jnp.stack(sec), aux
 
 
