@@ -237,8 +237,8 @@ class Learner:
     # Own, strongly typed buffers: some inits (optax.lbfgs) keep references to
     # the params (the chunk donates both: "donate the same buffer twice") or
     # make weakly typed scalars (the chunk returns them strong: a retrace).
-    return jax.tree.map(lambda a: jnp.array(a, dtype=a.dtype, copy=True),
-                        self._optimizer.init(params))
+    # copy_tree does both without compiling a copy per shape.
+    return copy_tree(self._optimizer.init(params))
 
   def save(self, path, *, overwrite: bool = False) -> None:
     """Writes the current weights (Orbax); see ``opifex_fit.persistence.saving``."""
