@@ -31,14 +31,13 @@ Conventions (DeepXDE-like):
 
 from __future__ import annotations
 
-import inspect
 from typing import Callable, Mapping
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from opifex_fit.problems import model_eval, reference
+from opifex_fit.problems import model_eval, pde_checks, reference
 from opifex_fit.problems.base import Problem, to_device_tree
 from opifex_fit.problems.conditions import unique_names
 from opifex_fit.problems.derivatives import Derivatives, _Fixed
@@ -75,7 +74,7 @@ class PDEProblem(Problem):
                default_samples: Mapping | None = None, derivatives: str = "batched"):
     if not callable(residual):
       raise TypeError(f"residual must be a function (x, u, d) -> residual; got {residual!r}")
-    self.takes_model = _arity(residual)
+    self.takes_model = pde_checks.takes_model(residual)
     if not isinstance(domain, Box):
       raise TypeError(f"domain must be an of.Box or of.Interval; got {domain!r}")
     if output_transform is not None and not callable(output_transform):
@@ -93,9 +92,9 @@ class PDEProblem(Problem):
     self.engine = Derivatives(domain.names)
     self.observations = None
     if observations is not None:
-      self.observations = _check_observations(observations, domain)
+      self.observations = pde_checks.check_observations(observations, domain)
     self._terms = ("pde", *self.condition_names) + (("data",) if self.observations else ())
-    self.weights = _check_weights(weights, self._terms)
+    self.weights = pde_checks.check_weights(weights, self._terms)
     self.default_samples = dict(default_samples or {"n_interior": 2000})
     self._plans = {}
 
@@ -154,17 +153,17 @@ class PDEProblem(Problem):
       if term == "data":
         if not (isinstance(v, Mapping) and set(v) == {"x", "u"}):
           raise ValueError(f"{where} must be {{'x': (n, {dim}), 'u': (n,) or (n, k)}}; got {v!r}")
-        _check_points(v["x"], dim, where + "['x']", self.domain)
+        pde_checks.check_points(v["x"], dim, where + "['x']", self.domain)
         continue
       if isinstance(v, Mapping):
         if set(v) != {"points", "mask"}:
           raise ValueError(f"{where} must be points (n, {dim}) or {{'points', 'mask'}}; got keys {sorted(v)}")
-        n = _check_points(v["points"], dim, where + "['points']", self.domain)
+        n = pde_checks.check_points(v["points"], dim, where + "['points']", self.domain)
         if np.shape(v["mask"]) != (n,) or np.asarray(v["mask"]).dtype != bool:
           raise ValueError(f"{where}['mask'] must be a bool array of shape ({n},); got"
                            f" {np.asarray(v['mask']).dtype} {np.shape(v['mask'])}")
       else:
-        _check_points(v, dim, where, self.domain)
+        pde_checks.check_points(v, dim, where, self.domain)
     dev = to_device_tree(data, argname)
     self._probe(model, dev, argname)
     return dev
@@ -295,59 +294,3 @@ def _masked_mean(sq, mask):
   m = mask.reshape(mask.shape + (1,) * (sq.ndim - 1)).astype(sq.dtype)
   per_point = sq.size // sq.shape[0]
   return jnp.sum(sq * m) / (jnp.maximum(jnp.sum(m), 1.0) * per_point)
-
-
-def _arity(fn) -> bool:
-  """True when the residual takes the model as a 4th argument."""
-  try:
-    sig = inspect.signature(fn)
-  except (TypeError, ValueError):
-    return False
-  if _accepts(sig, 4):
-    return True
-  if _accepts(sig, 3):
-    return False
-  raise TypeError(f"residual must take (x, u, d) or (x, u, d, model); got signature {sig}")
-
-
-def _accepts(sig, n) -> bool:
-  try:
-    sig.bind(*range(n))
-    return True
-  except TypeError:
-    return False
-
-
-def _check_points(v, dim, where, domain) -> int:
-  shape = np.shape(v)
-  if len(shape) != 2 or shape[1] != dim or shape[0] == 0:
-    raise ValueError(f"{where} must have shape (n, {dim}) with n > 0 for coordinates"
-                     f" {list(domain.names)}; got {shape}")
-  return shape[0]
-
-
-def _check_observations(obs, domain):
-  if not (isinstance(obs, (tuple, list)) and len(obs) == 2):
-    raise ValueError(f"observations must be a pair (x_obs, u_obs); got {type(obs).__name__}")
-  x, u = np.asarray(obs[0]), np.asarray(obs[1])
-  _check_points(x, domain.dim, "observations[0]", domain)
-  if u.ndim not in (1, 2) or u.shape[0] != x.shape[0]:
-    raise ValueError(f"observations[1] must have shape ({x.shape[0]},) or ({x.shape[0]}, k);"
-                     f" got {u.shape}")
-  for a, name in ((x, "observations[0]"), (u, "observations[1]")):
-    if not np.all(np.isfinite(a)):
-      raise ValueError(f"{name} holds non-finite values; expected finite data")
-  return x, u
-
-
-def _check_weights(weights, terms) -> dict:
-  if weights is None:
-    return {}
-  if not isinstance(weights, Mapping):
-    raise TypeError(f"weights must be a dict term -> float; got {weights!r}")
-  for k, w in weights.items():
-    if k not in terms:
-      raise ValueError(f"weights has unknown term {k!r}; the terms are {list(terms)}")
-    if isinstance(w, bool) or not isinstance(w, (int, float)) or not np.isfinite(w) or w < 0:
-      raise ValueError(f"weights[{k!r}] must be a finite number >= 0; got {w!r}")
-  return dict(weights)
