@@ -14,7 +14,6 @@ Run: ``python benchmarks/pinn_burgers.py [--steps 1000] [--repeats 5] [--x64]``
 """
 
 import argparse
-import statistics
 import time
 
 import jax
@@ -23,7 +22,7 @@ import optax
 from flax import nnx
 
 import opifex_fit as of
-from scanned_loop import scanned_adam_loop
+from scanned_loop import compare_alternating, scanned_adam_loop
 
 NU = 0.01 / jnp.pi
 CHUNK = 100
@@ -79,18 +78,7 @@ def main(steps=1000, repeats=5, x64=False):
   runs = {"hand: batched jvp (reference)": hand_loop(make_model(dtype),
                                                      jnp.asarray(data["pde"], dtype)),
           "Learner.fit, hard constraints": fit}
-  first = {name: run(1) for name, run in runs.items()}
-  times = {name: [] for name in runs}
-  for _ in range(repeats):
-    for name, run in runs.items():
-      times[name].append(run(n_chunks))
-  rate = {name: n_chunks * CHUNK / statistics.median(t) for name, t in times.items()}
-  ref = next(iter(runs))
-  print(f"device: {jax.devices()[0].device_kind}; {jnp.dtype(dtype).name}; "
-        f"{n_chunks * CHUNK} steps per run, {repeats} alternating runs")
-  print(f"{'loop':34s} {'steps/s':>9s} {'ratio':>7s} {'first chunk (s)':>16s}")
-  for name in runs:
-    print(f"{name:34s} {rate[name]:9.1f} {rate[name] / rate[ref]:7.3f} {first[name]:16.2f}")
+  rate = compare_alternating(runs, n_chunks, repeats, CHUNK, jnp.dtype(dtype).name)
   print(f"chunk compilations in the Learner: {learner.trace_counts.get('chunk')}")
   return rate
 

@@ -17,7 +17,6 @@ Run: ``python benchmarks/pinn_poisson.py [--steps 1000] [--repeats 5] [--x64]``
 """
 
 import argparse
-import statistics
 import time
 
 import folx
@@ -27,7 +26,7 @@ import optax
 from flax import nnx
 
 import opifex_fit as of
-from scanned_loop import scanned_adam_loop
+from scanned_loop import compare_alternating, scanned_adam_loop
 
 PI = jnp.pi
 CHUNK = 100
@@ -134,18 +133,7 @@ def main(steps=1000, repeats=5, x64=False, extra=True):
     runs["hand: per-point nested jvp, vmapped"] = hand_loop(make_model(dtype), pts, bpts, "jvp")
     runs["Learner.fit, derivatives='taylor'"] = learner_loop(data, dtype, "taylor")[0]
     runs["Learner.fit, derivatives='pointwise'"] = learner_loop(data, dtype, "pointwise")[0]
-  first = {name: run(1) for name, run in runs.items()}  # compile + one chunk, as a user sees it
-  times = {name: [] for name in runs}
-  for _ in range(repeats):
-    for name, run in runs.items():
-      times[name].append(run(n_chunks))
-  rate = {name: n_chunks * CHUNK / statistics.median(t) for name, t in times.items()}
-  ref = next(iter(runs))
-  print(f"device: {jax.devices()[0].device_kind}; {jnp.dtype(dtype).name}; "
-        f"{n_chunks * CHUNK} steps per run, {repeats} alternating runs")
-  print(f"{'loop':48s} {'steps/s':>9s} {'ratio':>7s} {'first chunk (s)':>16s}")
-  for name in runs:
-    print(f"{name:48s} {rate[name]:9.1f} {rate[name] / rate[ref]:7.3f} {first[name]:16.2f}")
+  rate = compare_alternating(runs, n_chunks, repeats, CHUNK, jnp.dtype(dtype).name)
   print(f"chunk compilations in the Learner: {learner.trace_counts.get('chunk')}")
   return rate
 

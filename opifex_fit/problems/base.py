@@ -102,3 +102,14 @@ def to_device_tree(tree, argname: str):
   if not jax.tree.leaves(tree):
     raise ValueError(f"{argname} holds no arrays; got {tree!r}")
   return jax.tree_util.tree_map_with_path(convert, tree)
+
+
+def probe_model(model, inputs, argname: str, what: str = "x"):
+  """The model's output shapes on ``inputs`` (abstract: nothing runs or
+  compiles); a model that cannot take them raises ValueError naming the shapes."""
+  from flax import nnx  # noqa: PLC0415 - keeps this module's imports light
+  try:
+    return nnx.eval_shape(lambda m, a: m(a), model, inputs)
+  except Exception as e:  # noqa: BLE001 - rethrown with the shapes that matter
+    raise ValueError(f"{argname}: the model cannot be applied to {what} of shape "
+                     f"{jax.tree.map(np.shape, inputs)}: {type(e).__name__}: {e}") from e

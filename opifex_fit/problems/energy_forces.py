@@ -12,9 +12,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
-from flax import nnx
 
-from opifex_fit.problems.base import Problem, to_device_tree
+from opifex_fit.problems.base import Problem, probe_model, to_device_tree
 
 HARTREE_TO_KCAL_MOL = 627.509474
 BOHR_TO_ANGSTROM = 0.529177210903
@@ -105,7 +104,7 @@ class EnergyForces(Problem):
     if f.shape != pos.shape:
       raise ValueError(f"{argname}[2] (forces) must have the positions' shape {pos.shape}; "
                        f"got {f.shape}")
-    out = self._probe(model, pos, argname)
+    out = probe_model(model, pos, argname, "positions")
     if out.shape != e.shape:
       raise ValueError(f"{argname}: the model maps positions {pos.shape} to shape "
                        f"{out.shape}; expected one energy per geometry, shape {e.shape}")
@@ -120,14 +119,6 @@ class EnergyForces(Problem):
                        f"in the same order")
     z = mine if mine is not None else theirs
     return None if z is None else tuple(z)
-
-  @staticmethod
-  def _probe(model, positions, argname):
-    try:
-      return nnx.eval_shape(lambda m, r: m(r), model, positions)
-    except Exception as e:
-      raise ValueError(f"{argname}: the model cannot be applied to positions of shape "
-                       f"{positions.shape}: {type(e).__name__}: {e}") from e
 
   def loss_terms(self, model, data):
     pos, e, f = data

@@ -7,9 +7,8 @@ from collections.abc import Callable, Mapping
 import jax
 import jax.numpy as jnp
 import numpy as np
-from flax import nnx
 
-from opifex_fit.problems.base import Problem, shared_leading_dim, to_device_tree
+from opifex_fit.problems.base import Problem, probe_model, shared_leading_dim, to_device_tree
 
 
 def mse(pred, target):
@@ -122,7 +121,7 @@ class Supervised(Problem):
       raise ValueError(f"{argname}: x and y must share one leading (example) dimension; "
                        f"got x shapes {jax.tree.map(np.shape, x)} and y shapes "
                        f"{jax.tree.map(np.shape, y)}")
-    out = self._probe(model, x, argname)
+    out = probe_model(model, x, argname)
     if jax.tree.structure(out) != jax.tree.structure(y) or any(
         o.shape != t.shape for o, t in zip(jax.tree.leaves(out), jax.tree.leaves(y))):
       shapes_out = jax.tree.map(lambda a: a.shape, out)
@@ -132,14 +131,6 @@ class Supervised(Problem):
       raise ValueError(f"{argname}: the model output has shape {shapes_out} but y has "
                        f"shape {shapes_y}; expected them equal{hint}")
     return (x, y)
-
-  @staticmethod
-  def _probe(model, x, argname):
-    try:
-      return nnx.eval_shape(lambda m, inputs: m(inputs), model, x)
-    except Exception as e:
-      raise ValueError(f"{argname}: the model cannot be applied to x of shape "
-                       f"{jax.tree.map(np.shape, x)}: {type(e).__name__}: {e}") from e
 
   def num_examples(self, data) -> int | None:
     return example_count(data)
