@@ -250,6 +250,22 @@ class Learner:
     from opifex_fit.persistence import saving  # noqa: PLC0415 - Orbax loads only when used
     saving.load_weights(self, path)
 
+  def hook_state(self, name: str):
+    """The device state of the step hook ``name`` (``engine.step_hooks``)."""
+    if name not in self._state.hooks:
+      raise KeyError(f"no step hook {name!r} in this fit; hooks: {sorted(self._state.hooks)}")
+    return self._state.hooks[name]
+
+  def set_hook_state(self, name: str, value) -> None:
+    """Writes a hook's device state; same structure, shapes and dtypes only
+    (a new value then never recompiles)."""
+    old = self.hook_state(name)
+    if jax.tree.structure(value) == jax.tree.structure(old):  # numbers take the old dtypes
+      value = jax.tree.map(lambda v, o: v if isinstance(v, jax.Array) else jnp.asarray(v, o.dtype),
+                           value, old)
+    validators.check_same_structure(value, old, f"hook state {name!r}")
+    self.state = self._state.replace(hooks=dict(self._state.hooks, **{name: value}))
+
   def next_key(self) -> jax.Array:
     """A fresh PRNG key split off the state's key (checkpointed with it)."""
     rng, key = jax.random.split(self._state.rng)

@@ -42,11 +42,14 @@ class Callback:
     requires_device_data: True if the callback reads ``learner.data`` (the
       training data on the device); ``fit`` then refuses streamed data
       (``HostDataset``, iterables of batches) before anything runs.
+    in_step: True if ``every`` is a cadence inside the jitted step (its
+      ``step_hook`` acts at those steps): it then sets no chunk boundaries.
   """
 
   order: int = ORDER_PHYSICS
   every: int | None = None
   requires_device_data: bool = False
+  in_step: bool = False
 
   # -- events ---------------------------------------------------------------
   def on_fit_begin(self, learner) -> None:
@@ -74,6 +77,12 @@ class Callback:
   def log_names(self, learner) -> Iterable[str]:
     """Names this callback adds to ``learner.logs`` (for monitor checks)."""
     return ()
+
+  def step_hook(self, learner):
+    """A ``opifex_fit.engine.step_hooks.StepHook`` to run inside every training
+    step, or None. Asked once per fit, before ``on_fit_begin``; return the
+    same object for the same learner, so a later fit reuses the compiled chunk."""
+    return None
 
   def state_dict(self) -> dict[str, Any]:
     """JSON-able state saved in every checkpoint."""

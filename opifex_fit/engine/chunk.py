@@ -17,7 +17,7 @@ import optax
 from clu import metrics as clu_metrics
 from flax import nnx
 
-from opifex_fit.engine import modes
+from opifex_fit.engine import modes, step_hooks
 from opifex_fit.parallel.sharding import jit_replicated
 from opifex_fit.engine.state import TrainState, float_dtype
 
@@ -54,6 +54,19 @@ def make_loss_fn(graphdef, loss_terms_fn):
   return loss_fn
 
 
+def make_train_loss_fn(graphdef, loss_terms_fn, hooks):
+  """(params, rest, batch, weights, hook_states) -> (loss, (terms, new_rest,
+  hook_states)): the training loss, with every step hook's ``loss_terms``."""
+  terms_fn = step_hooks.terms_with_hooks(hooks, loss_terms_fn)
+
+  def loss_fn(params, rest, batch, weights, hook_states):
+    model = modes.merge(graphdef, params, rest)
+    terms, hook_states = terms_fn(model, batch, hook_states)
+    _, _, new_rest = nnx.split(model, nnx.Param, ...)
+    return weighted_loss(terms, weights), (terms, new_rest, hook_states)
+  return loss_fn
+
+
 def _all_finite(tree) -> jax.Array:
   leaves = [jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree)
             if jnp.issubdtype(x.dtype, jnp.inexact)]
@@ -64,32 +77,12 @@ def _select(pred, on_true, on_false):
   return jax.tree.map(lambda a, b: jnp.where(pred, a, b), on_true, on_false)
 
 
-def build_chunk(*, graphdef, loss_terms_fn: Callable, take: Callable,
-                optimizer: optax.GradientTransformationExtraArgs, n_steps: int,
-                batch_size: int | None, num_examples: int | None,
-                steps_per_epoch: int | None, term_names, trace_counts: dict,
-                placement=None, state_shardings=None, streamed: bool = False,
-                batch_shardings=None):
-  """Returns the jitted ``run_chunk(state[, batches]) -> (state, metrics)``.
+def batch_drawer(*, take, batch_size, num_examples, steps_per_epoch, streamed):
+  """``draw(state, data, streamed_batch) -> (batch, perm)``: the step's batch.
 
-  Args:
-    take: ``take(data, index) -> batch`` (the problem's minibatch slicer).
-    optimizer: wrapped with ``optax.with_extra_args_support``; every update
-      receives ``value``, ``grad`` and ``value_fn`` so line-search optimizers
-      (``optax.lbfgs``) work unchanged.
-    batch_size: None for full batch.
-    steps_per_epoch: minibatches per pass (the last one wraps around to the
-      start of the permutation, so no example is dropped and shapes stay
-      fixed).
-    placement: an ``opifex_fit.parallel.sharding.DataParallel`` (None: one device).
-      Every batch is constrained to its data axis and the state keeps
-      ``state_shardings`` in and out, so XLA all-reduces the gradients.
-    streamed: the batches come from the host (``opifex_fit.inputs.streaming``):
-      ``run_chunk(state, batches)`` scans over their leading (K) axis, with
-      ``batch_shardings`` on a mesh. ``steps_per_epoch`` None: epochs never end.
-  """
-  loss_fn = make_loss_fn(graphdef, loss_terms_fn)
-  collection = metrics_collection(term_names)
+  Minibatches follow a permutation drawn on device at each epoch start; the
+  last one wraps around to the start of the permutation, so no example is
+  dropped and shapes stay fixed."""
   padded = None if batch_size is None or streamed else steps_per_epoch * batch_size
 
   def new_perm(state):
@@ -99,43 +92,101 @@ def build_chunk(*, graphdef, loss_terms_fn: Callable, take: Callable,
       perm = jnp.concatenate([perm, perm[:padded - num_examples]])
     return perm
 
+  def draw(state, data, streamed_batch):
+    if streamed:
+      return streamed_batch, state.perm
+    if batch_size is None:
+      return data, state.perm
+    perm = jax.lax.cond(state.batch_pos == 0, new_perm, lambda s: s.perm, state)
+    index = jax.lax.dynamic_slice_in_dim(perm, state.batch_pos * batch_size, batch_size)
+    return take(data, index), perm
+  return draw
+
+
+def epoch_counter(*, batch_size, steps_per_epoch, streamed):
+  """``advance(state) -> (epoch, batch_pos)`` after one step."""
+  def advance(state):
+    if batch_size is None and not streamed:  # full batch: one step is one epoch
+      return state.epoch + 1, state.batch_pos
+    if steps_per_epoch is None:  # an endless stream
+      return state.epoch, state.batch_pos
+    pos = (state.batch_pos + 1) % steps_per_epoch
+    return state.epoch + (pos == 0).astype(jnp.int32), pos
+  return advance
+
+
+def optimizer_step(loss_fn, optimizer, state, batch, hook_states):
+  """One guarded optimizer update: ``(loss, terms, grads, updates, ok, new)``
+  with ``new = (params, opt_state, rest, hook_states)``."""
+  def value_fn(p):
+    return loss_fn(p, state.rest, batch, state.loss_weights, hook_states)[0]
+
+  (loss, (terms, rest, hook_states)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
+      state.params, state.rest, batch, state.loss_weights, hook_states)
+  updates, opt_state = optimizer.update(grads, state.opt_state, state.params,
+                                        value=loss, grad=grads, value_fn=value_fn)
+  updates = jax.tree.map(lambda u: u * state.lr_scale.astype(u.dtype), updates)
+  params = optax.apply_updates(state.params, updates)
+  # A non-finite update is skipped, never applied: one bad batch cannot
+  # spread NaN into the weights. The skip is counted for the guards.
+  ok = jnp.isfinite(loss) & _all_finite(updates)
+  params, opt_state, rest = _select(ok, (params, opt_state, rest),
+                                    (state.params, state.opt_state, state.rest))
+  return loss, terms, grads, updates, ok, (params, opt_state, rest, hook_states)
+
+
+def build_chunk(*, graphdef, loss_terms_fn: Callable, take: Callable,
+                optimizer: optax.GradientTransformationExtraArgs, n_steps: int,
+                batch_size: int | None, num_examples: int | None,
+                steps_per_epoch: int | None, term_names, trace_counts: dict,
+                placement=None, state_shardings=None, streamed: bool = False,
+                batch_shardings=None, hooks=()):
+  """Returns the jitted ``run_chunk(state[, batches]) -> (state, metrics)``.
+
+  Args:
+    take: ``take(data, index) -> batch`` (the problem's minibatch slicer).
+    optimizer: wrapped with ``optax.with_extra_args_support``; every update
+      receives ``value``, ``grad`` and ``value_fn`` so line-search optimizers
+      (``optax.lbfgs``) work unchanged.
+    batch_size: None for full batch.
+    steps_per_epoch: minibatches per pass.
+    placement: an ``opifex_fit.parallel.sharding.DataParallel`` (None: one device).
+      Every batch is constrained to its data axis and the state keeps
+      ``state_shardings`` in and out, so XLA all-reduces the gradients.
+    streamed: the batches come from the host (``opifex_fit.inputs.streaming``):
+      ``run_chunk(state, batches)`` scans over their leading (K) axis, with
+      ``batch_shardings`` on a mesh. ``steps_per_epoch`` None: epochs never end.
+    hooks: the fit's ``StepHook``s (``opifex_fit.engine.step_hooks``), run
+      inside every step.
+  """
+  loss_fn = make_train_loss_fn(graphdef, loss_terms_fn, hooks)
+  collection = metrics_collection(term_names)
+  draw = batch_drawer(take=take, batch_size=batch_size, num_examples=num_examples,
+                      steps_per_epoch=steps_per_epoch, streamed=streamed)
+  advance = epoch_counter(batch_size=batch_size, steps_per_epoch=steps_per_epoch,
+                          streamed=streamed)
+
   def one_step(carry, streamed_batch):
     state, acc = carry
-    if streamed:
-      batch, perm = streamed_batch, state.perm
-    elif batch_size is None:
-      batch, perm = state.data, state.perm
-    else:
-      perm = jax.lax.cond(state.batch_pos == 0, new_perm, lambda s: s.perm, state)
-      index = jax.lax.dynamic_slice_in_dim(perm, state.batch_pos * batch_size, batch_size)
-      batch = take(state.data, index)
+    hook_states, data = state.hooks, state.data
+    if hooks:
+      key = jax.random.fold_in(jax.random.fold_in(state.rng, step_hooks.HOOK_STREAM), state.step)
+      hook_states, data = step_hooks.prepare_all(hooks, hook_states, data, key, state.step)
+    batch, perm = draw(state, data, streamed_batch)
     if placement is not None:
       batch = placement.constrain(batch)
-
-    def value_fn(p):
-      return loss_fn(p, state.rest, batch, state.loss_weights)[0]
-
-    (loss, (terms, rest)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
-        state.params, state.rest, batch, state.loss_weights)
-    updates, opt_state = optimizer.update(grads, state.opt_state, state.params,
-                                          value=loss, grad=grads, value_fn=value_fn)
-    updates = jax.tree.map(lambda u: u * state.lr_scale.astype(u.dtype), updates)
-    params = optax.apply_updates(state.params, updates)
-    # A non-finite update is skipped, never applied: one bad batch cannot
-    # spread NaN into the weights. The skip is counted for the guards.
-    ok = jnp.isfinite(loss) & _all_finite(updates)
-    params, opt_state, rest = _select(ok, (params, opt_state, rest),
-                                      (state.params, state.opt_state, state.rest))
-    if batch_size is None and not streamed:
-      epoch, pos = state.epoch + 1, state.batch_pos
-    elif steps_per_epoch is None:
-      epoch, pos = state.epoch, state.batch_pos
-    else:
-      pos = (state.batch_pos + 1) % steps_per_epoch
-      epoch = state.epoch + (pos == 0).astype(jnp.int32)
-    state = state.replace(params=params, rest=rest, opt_state=opt_state,
+    loss, terms, grads, updates, ok, (params, opt_state, rest, hook_states) = optimizer_step(
+        loss_fn, optimizer, state, batch, hook_states)
+    if hooks:
+      info = step_hooks.StepInfo(
+          step=state.step + 1, loss=loss, terms=terms, grads=grads, updates=updates,
+          params=state.params, new_params=params, batch=batch, applied=ok,
+          model=lambda: modes.merge(graphdef, state.params, state.rest))
+      hook_states = step_hooks.after_update_all(hooks, hook_states, info)
+    epoch, pos = advance(state)
+    state = state.replace(params=params, rest=rest, opt_state=opt_state, data=data,
                           step=state.step + 1, skipped=state.skipped + (~ok).astype(jnp.int32),
-                          epoch=epoch, batch_pos=pos, perm=perm)
+                          epoch=epoch, batch_pos=pos, perm=perm, hooks=hook_states)
     dtype = float_dtype(params)
     outputs = {"loss": loss, **{f"{t}_loss": terms[t] for t in term_names}}
     outputs = {k: jnp.asarray(v).astype(dtype) for k, v in outputs.items()}
@@ -144,13 +195,13 @@ def build_chunk(*, graphdef, loss_terms_fn: Callable, take: Callable,
   def run_chunk(state: TrainState, batches=None):
     trace_counts["chunk"] = trace_counts.get("chunk", 0) + 1
     acc = empty_metrics(collection, float_dtype(state.params))
-    (state, acc), _ = jax.lax.scan(one_step, (state, acc), batches,
-                                   length=n_steps)
+    (state, acc), _ = jax.lax.scan(one_step, (state, acc), batches, length=n_steps)
     # The logs are outputs, not views of the (donated) state: they stay valid
     # while the next chunk runs, so the loop can read them late.
     logs = dict(acc.compute(), lr_scale=state.lr_scale, skipped_updates=state.skipped)
     if len(state.loss_weights) > 1:
       logs.update({f"{t}_weight": w for t, w in state.loss_weights.items()})
+    logs.update(step_hooks.logs_of(hooks, state.hooks))
     return state, logs
 
   if placement is None:

@@ -13,6 +13,7 @@ from opifex_fit import validators
 from opifex_fit.engine import plan as data_lib
 from opifex_fit.inputs import prefetch, streaming
 from opifex_fit.engine import chunk as step_lib
+from opifex_fit.engine import step_hooks
 from opifex_fit.callbacks.base import Callback, sort_callbacks
 from opifex_fit.engine.state import scalar
 
@@ -143,7 +144,8 @@ def _cadences(callbacks, validation_every, validation_epoch, epoch_length):
   """Every step cadence the chunk length must line up with, as ``(what,
   steps, strict)``; ``strict`` ones move if a chunk does not end on them
   (epoch events only report late: at the next boundary)."""
-  out = [(f"{type(c).__name__}(every={c.every})", c.every, True) for c in callbacks if c.every]
+  out = [(f"{type(c).__name__}(every={c.every})", c.every, True) for c in callbacks
+         if c.every and not c.in_step]
   if validation_every:
     out.append((f"validation_every={validation_every}", validation_every, True))
   elif validation_epoch:  # an epoch event: reported at the first boundary after it
@@ -194,6 +196,11 @@ def run_loop(learner, data, *, steps, epochs, batch_size, validation_data,
   perm = jnp.zeros((spe * batch_size if batch_size and not stream else 0,), jnp.int32)
   learner.state = learner.state.replace(data=None if stream else data,
                                         batch_pos=scalar(0, jnp.int32), perm=perm)
+  # Step hooks and their device state exist before on_fit_begin, so a
+  # checkpoint restores into a state of the saved structure.
+  hooks = step_hooks.collect(callbacks, learner)
+  learner.state = learner.state.replace(
+      hooks=step_hooks.initial_states(hooks, learner, learner.state.hooks))
   target = learner.step + total
   learner.target_step = target
   learner.callbacks = callbacks
@@ -229,7 +236,7 @@ def run_loop(learner, data, *, steps, epochs, batch_size, validation_data,
         jax.tree.map(lambda a: prefetch.stacked_sharding(placement, a[None]), data)
 
     def chunk_fn(n_steps):
-      key = ("chunk", n_steps, batch_size, spe, n, stream is not None)
+      key = ("chunk", n_steps, batch_size, spe, n, stream is not None, hooks)
       if placement is not None:  # the shardings are baked into the compiled chunk
         key += (placement.layout(learner.state.data if stream is None else data),)
       return learner._cached(key, lambda: step_lib.build_chunk(
@@ -238,7 +245,7 @@ def run_loop(learner, data, *, steps, epochs, batch_size, validation_data,
           num_examples=n, steps_per_epoch=spe, term_names=learner.term_names(),
           trace_counts=learner.trace_counts, placement=placement,
           state_shardings=placement and placement.state_shardings(learner.state),
-          streamed=stream is not None, batch_shardings=stacked_shardings))
+          streamed=stream is not None, batch_shardings=stacked_shardings, hooks=hooks))
 
     def continuing():
       return learner.step < target and not learner.stop_training

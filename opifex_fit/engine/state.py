@@ -37,6 +37,8 @@ class TrainState:
     batch_pos: int32 index of the next minibatch in the current permutation.
     perm: int32 example order of the current epoch (length = batches * batch
       size; empty for full-batch data).
+    hooks: step-hook name -> that hook's device state
+      (``opifex_fit.engine.step_hooks``); empty without in-step callbacks.
   """
 
   params: Any
@@ -51,6 +53,7 @@ class TrainState:
   epoch: jax.Array
   batch_pos: jax.Array
   perm: jax.Array
+  hooks: dict = struct.field(default_factory=dict)
 
 
 def scalar(value, dtype) -> jax.Array:
