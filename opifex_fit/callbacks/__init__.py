@@ -1,5 +1,6 @@
 """Callbacks: every training feature, ordered on one loop."""
 from opifex_fit.callbacks.base import Callback
+from opifex_fit.callbacks.causal_weighting import CausalWeighting
 from opifex_fit.callbacks.checkpoint import Checkpoint
 from opifex_fit.callbacks.chemical_accuracy import ChemicalAccuracy
 from opifex_fit.callbacks.conservation import Conservation
@@ -19,6 +20,7 @@ from opifex_fit.callbacks.rad import RAD
 from opifex_fit.callbacks.rard import RARD
 from opifex_fit.callbacks.reduce_lr_on_plateau import ReduceLROnPlateau
 from opifex_fit.callbacks.reference_error import ReferenceSolution
+from opifex_fit.callbacks.resample import Resample
 from opifex_fit.callbacks.switch_optimizer import SwitchOptimizer
 from opifex_fit.callbacks.tensorboard import TensorBoard
 from opifex_fit.callbacks.terminate_on_nan import TerminateOnNaN

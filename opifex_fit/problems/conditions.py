@@ -49,6 +49,12 @@ class Condition:
     """Checks the condition against ``domain`` (faces exist, etc.)."""
     self._faces = domain.resolve_faces(self.on, argname=f"{type(self).__name__}(on=...)")
 
+  @property
+  def faces(self):
+    """Where the condition lives once bound: a tuple of face names, or the
+    ``on=`` predicate."""
+    return self._faces
+
   def sample(self, domain: Box, n: int, seed, method: str) -> np.ndarray:
     return domain.sample_boundary(n, on=self._faces, seed=seed, method=method)
 
@@ -107,6 +113,10 @@ class InitialCondition(Condition):
     if derivative not in (0, 1):
       raise ValueError(f"derivative must be 0 (u) or 1 (du/dt); got {derivative!r}")
     self.derivative = derivative
+
+  @property
+  def faces(self):
+    return (f"{TIME}_min",)
 
   def bind(self, domain):
     if not domain.has_time:

@@ -177,7 +177,8 @@ class PDEProblem(Problem):
       else:
         pts, mask = (v["points"], v["mask"]) if isinstance(v, Mapping) else (v, None)
         terms[term] = _masked_mean(self.pointwise_residuals(model, term, pts) ** 2, mask)
-    return {t: terms[t] for t in self._terms}
+    # Only the terms present: a step hook (CausalWeighting) may compute one itself.
+    return {t: terms[t] for t in self._terms if t in terms}
 
   def predict(self, model, x):
     return self.batch_transform(x, model(x)).reshape(x.shape[0], -1)
