@@ -6,6 +6,7 @@ from opifex_fit.callbacks.chemical_accuracy import ChemicalAccuracy
 from opifex_fit.callbacks.conservation import Conservation
 from opifex_fit.callbacks.csv_logger import CSVLogger
 from opifex_fit.callbacks.early_stopping import EarlyStopping
+from opifex_fit.callbacks.gradient_stats import GradientStats
 from opifex_fit.callbacks.gradnorm import GradNorm
 from opifex_fit.callbacks.history_recorder import HistoryRecorder
 from opifex_fit.callbacks.lambda_callback import LambdaCallback
@@ -21,6 +22,7 @@ from opifex_fit.callbacks.rard import RARD
 from opifex_fit.callbacks.reduce_lr_on_plateau import ReduceLROnPlateau
 from opifex_fit.callbacks.reference_error import ReferenceSolution
 from opifex_fit.callbacks.resample import Resample
+from opifex_fit.callbacks.residual_stats import ResidualStats
 from opifex_fit.callbacks.switch_optimizer import SwitchOptimizer
 from opifex_fit.callbacks.tensorboard import TensorBoard
 from opifex_fit.callbacks.terminate_on_nan import TerminateOnNaN

@@ -49,6 +49,7 @@ from __future__ import annotations
 from typing import Any, Callable, NamedTuple
 
 import jax
+import jax.numpy as jnp
 
 from opifex_fit.engine.state import copy_tree
 
@@ -192,3 +193,26 @@ def initial_states(hooks, learner, current: dict) -> dict:
     old = current.get(hook.name)
     out[hook.name] = old if old is not None and signature(old) == signature(fresh) else fresh
   return out
+
+
+class PeriodicStats(StepHook):
+  """A hook that computes named scalars at the steps that end a multiple of
+  ``every`` (the logging cadence) and keeps the latest ones (NaN before the
+  first). "When" is this class; "what" is ``compute(info) -> dict``, which
+  runs inside a ``lax.cond`` branch, so other steps pay only the test."""
+
+  def __init__(self, name: str, every: int, names, compute: Callable, dtype):
+    self.name, self.every, self.names, self.compute = name, every, tuple(names), compute
+    self.dtype = dtype
+
+  def init(self, learner):
+    return {n: jnp.full((), jnp.nan, self.dtype) for n in self.names}
+
+  def after_update(self, hs, info):
+    def fresh(_):
+      values = self.compute(info)
+      return {n: jnp.asarray(values[n]).astype(self.dtype) for n in self.names}
+    return jax.lax.cond(info.step % self.every == 0, fresh, lambda _: hs, None)
+
+  def logs(self, hs):
+    return dict(hs)
