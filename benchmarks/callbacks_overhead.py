@@ -11,10 +11,13 @@ first (compilation excluded), median of the repeats:
          GradNorm(every=100), RAD(every=1000) (chunks of 100 steps, a host
          sync and a state snapshot at each; on_fit_end waits for the last
          asynchronous checkpoint)
+  stats: the same with the in-chunk collectors GradientStats(every=100,
+         per_layer=True) and ResidualStats(every=100) (History records them
+         at each boundary of 100 steps)
 
   python benchmarks/callbacks_overhead.py [--steps 2000] [--repeats 3]
 
-Goal: full / bare <= 1.10.
+Goals: full / bare <= 1.10; stats / bare <= 1.05.
 """
 
 import argparse
@@ -53,9 +56,12 @@ def main(steps=2000, repeats=3):
   root = tempfile.mkdtemp(prefix="opifex_bench_")
   bare, data = make_learner()
   full, _ = make_learner()
+  stats, _ = make_learner()
   callbacks = full_callbacks(root)
+  collectors = [cb.GradientStats(every=100, per_layer=True), cb.ResidualStats(every=100)]
   runs = {"bare": lambda: bare.fit(data, steps=steps, verbose=0),
-          "full": lambda: full.fit(data, steps=steps, verbose=0, callbacks=callbacks)}
+          "full": lambda: full.fit(data, steps=steps, verbose=0, callbacks=callbacks),
+          "stats": lambda: stats.fit(data, steps=steps, verbose=0, callbacks=collectors)}
   for run in runs.values():  # compile
     run()
   times = {name: [] for name in runs}
@@ -70,6 +76,7 @@ def main(steps=2000, repeats=3):
           + ", ".join(f"{x:.2f}" for x in times[name]) + ")")
   print(f"callbacks: {[type(c).__name__ for c in callbacks]}")
   print(f"ratio full / bare: {median['full'] / median['bare']:.3f}  (goal <= 1.10)")
+  print(f"ratio stats / bare: {median['stats'] / median['bare']:.3f}  (goal <= 1.05)")
   return median["full"] / median["bare"]
 
 
