@@ -44,6 +44,14 @@ def empty_metrics(collection, dtype):
   return jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
 
 
+def learning_rate_of(opt_state):
+  """The learning rate the optimizer state exposes (``optax.inject_hyperparams``
+  keeps the value of its latest update under ``hyperparams``), or None."""
+  found = [v for _, v in optax.tree_utils.tree_get_all_with_path(opt_state, "learning_rate")
+           if isinstance(v, jax.Array) and v.ndim == 0]
+  return found[0] if len(found) == 1 else None
+
+
 def make_loss_fn(graphdef, loss_terms_fn):
   """(params, rest, batch, weights) -> (loss, (terms, new_rest))."""
   def loss_fn(params, rest, batch, weights):
@@ -199,6 +207,9 @@ def build_chunk(*, graphdef, loss_terms_fn: Callable, take: Callable,
     # The logs are outputs, not views of the (donated) state: they stay valid
     # while the next chunk runs, so the loop can read them late.
     logs = dict(acc.compute(), lr_scale=state.lr_scale, skipped_updates=state.skipped)
+    lr = learning_rate_of(state.opt_state)
+    if lr is not None:  # the real step size: the schedule's value times lr_scale
+      logs["lr"] = lr.astype(state.lr_scale.dtype) * state.lr_scale
     if len(state.loss_weights) > 1:
       logs.update({f"{t}_weight": w for t, w in state.loss_weights.items()})
     logs.update(step_hooks.logs_of(hooks, state.hooks))

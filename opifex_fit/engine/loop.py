@@ -23,6 +23,7 @@ def available_logs(learner, has_validation: bool) -> list[str]:
   terms = learner.term_names()
   train = ["loss", *[f"{t}_loss" for t in terms]]
   names = train + ["lr_scale", "skipped_updates"]
+  names += ["lr"] if step_lib.learning_rate_of(learner.state.opt_state) is not None else []
   names += [f"{t}_weight" for t in terms] if len(terms) > 1 else []
   if has_validation:
     names += [f"val_{n}" for n in train + list(learner.problem.metric_names())]

@@ -73,3 +73,30 @@ def test_reduce_lr_on_plateau_through_clipping(data, name):
     if hasattr(s, "hyperparams"):
       assert float(s.hyperparams["learning_rate"]) == pytest.approx(LR)
   assert learner.trace_counts["chunk"] == 1
+
+
+def test_the_logged_lr_is_the_schedule_value_times_lr_scale(data):
+  # The guide's warmup + cosine decay, unchanged through optax.
+  schedule = optax.warmup_cosine_decay_schedule(0.0, 1e-2, warmup_steps=10, decay_steps=100)
+  learner = learner_with(optax.chain(optax.clip_by_global_norm(1.0),
+                                     optax.inject_hyperparams(optax.adam)(learning_rate=schedule)))
+  history = learner.fit(data, steps=40, verbose=0, steps_per_execution=10)
+  # each boundary logs the rate of its chunk's last step (count = step - 1)
+  np.testing.assert_allclose(history["lr"], [schedule(s - 1) for s in (10, 20, 30, 40)], rtol=1e-6)
+  learner.lr_scale = 0.5
+  history = learner.fit(data, steps=10, verbose=0, steps_per_execution=10)
+  assert history["lr"][-1] == pytest.approx(0.5 * float(schedule(49)), rel=1e-6)
+  # restarts: optax.sgdr_schedule (cosine with warm restarts) every 20 steps
+  restarts = optax.sgdr_schedule([dict(init_value=0.0, peak_value=1e-2, warmup_steps=5,
+                                       decay_steps=20, end_value=0.0)] * 3)
+  learner = learner_with(optax.inject_hyperparams(optax.adam)(learning_rate=restarts))
+  history = learner.fit(data, steps=40, verbose=0, steps_per_execution=5)
+  np.testing.assert_allclose(history["lr"], [restarts(s - 1) for s in range(5, 45, 5)], rtol=1e-5)
+  assert history["lr"][4] > history["lr"][3]  # step 25: the restart warms up again
+
+
+def test_no_lr_is_logged_when_the_optimizer_hides_it(data):
+  learner = learner_with(optax.adam(optax.linear_schedule(1e-2, 0.0, 100)))
+  history = learner.fit(data, steps=10, verbose=0)
+  with pytest.raises(AttributeError, match="no metric 'lr'"):
+    history.lr  # noqa: B018 - the lookup is the test
