@@ -4,7 +4,7 @@
   >>> from opifex_fit import callbacks as cb
 """
 
-from opifex_fit import callbacks, datasets, models, problems, writers
+from opifex_fit import callbacks, datasets, models, problems, recipes, writers
 from opifex_fit.engine.compilation_cache import enable_compilation_cache, enable_from_environment
 from opifex_fit.history import History
 from opifex_fit.learner import Learner

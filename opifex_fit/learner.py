@@ -228,10 +228,11 @@ class Learner:
 
   @optimizer.setter
   def optimizer(self, value):
-    """A new optimizer starts from fresh optimizer state; the chunk recompiles once."""
+    """A new optimizer starts from fresh optimizer state. The chunk compiles
+    once per optimizer object: setting one used before (Adam again after
+    L-BFGS, as resampling rounds do) reuses its compiled chunk."""
     self._optimizer = self._check_optimizer(value)
     self.state = self._state.replace(opt_state=self._init_opt_state(self._state.params))
-    self._jit_cache.clear()
 
   def _init_opt_state(self, params):
     # Own, strongly typed buffers: some inits (optax.lbfgs) keep references to
@@ -385,9 +386,13 @@ class Learner:
       self._jit_cache[key] = build()
     return self._jit_cache[key]
 
-  @staticmethod
-  def _check_optimizer(optimizer):
+  def _check_optimizer(self, optimizer):
     if not isinstance(optimizer, optax.GradientTransformation):
       raise TypeError(f"optimizer must be an optax.GradientTransformation (e.g. "
                       f"optax.adam(1e-3)); got {optimizer!r} of type {type(optimizer).__name__}")
-    return optax.with_extra_args_support(optimizer)
+    # One wrapper per optimizer object: the wrapper keys the compiled chunk.
+    wrapped = getattr(self, "_wrapped_optimizers", {})
+    self._wrapped_optimizers = wrapped
+    if id(optimizer) not in wrapped or wrapped[id(optimizer)][0] is not optimizer:
+      wrapped[id(optimizer)] = (optimizer, optax.with_extra_args_support(optimizer))
+    return wrapped[id(optimizer)][1]

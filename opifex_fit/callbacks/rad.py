@@ -97,6 +97,11 @@ class RAD(Callback):
                                  pool_size=self.pool_size, chunk_size=self.chunk_size)
     return self._fns[key]
 
+  def resample(self, learner) -> None:
+    """Resamples now: what ``on_step_end`` does at its cadence ("what",
+    apart from "when"), e.g. between the fits of ``of.recipes.resampling_rounds``."""
+    self.on_step_end(learner)
+
   def __repr__(self):
     return (f"RAD(every={self.every}, k={self.k}, c={self.c}, pool_size={self.pool_size},"
             f" terms={self.terms})")

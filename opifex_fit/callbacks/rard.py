@@ -131,6 +131,11 @@ class RARD(Callback):
                                   chunk_size=self.chunk_size)
     return self._fns[key]
 
+  def resample(self, learner) -> None:
+    """Resamples now: what ``on_step_end`` does at its cadence ("what",
+    apart from "when"), e.g. between the fits of ``of.recipes.resampling_rounds``."""
+    self.on_step_end(learner)
+
   def __repr__(self):
     return (f"RARD(every={self.every}, k={self.k}, c={self.c}, n_add={self.n_add},"
             f" capacity={self.capacity}, terms={self.terms})")

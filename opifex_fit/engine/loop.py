@@ -237,7 +237,7 @@ def run_loop(learner, data, *, steps, epochs, batch_size, validation_data,
         jax.tree.map(lambda a: prefetch.stacked_sharding(placement, a[None]), data)
 
     def chunk_fn(n_steps):
-      key = ("chunk", n_steps, batch_size, spe, n, stream is not None, hooks)
+      key = ("chunk", n_steps, batch_size, spe, n, stream is not None, hooks, learner.optimizer)
       if placement is not None:  # the shardings are baked into the compiled chunk
         key += (placement.layout(learner.state.data if stream is None else data),)
       return learner._cached(key, lambda: step_lib.build_chunk(
