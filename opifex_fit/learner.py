@@ -60,6 +60,7 @@ from flax import nnx
 from opifex_fit.inputs import batching
 from opifex_fit import validators
 from opifex_fit.engine import modes
+from opifex_fit.engine import services
 from opifex_fit.inputs import streaming
 from opifex_fit.engine import chunk as step_lib
 from opifex_fit.callbacks.base import Callback
@@ -300,6 +301,31 @@ class Learner:
     for name, fn in self._extra_terms.items():
       terms[name] = fn(model, data)
     return terms
+
+  # -- services for callbacks (opifex_fit.engine.services) ----------------------
+  def compile(self, name: str, fn, *, eval_mode: bool = False, key=None):
+    """``run(*args) -> fn(s, *args)`` jitted, with ``s`` a ``services.StateView``
+    of the CURRENT state at every call (``s.model``, ``s.params``,
+    ``s.term_losses``, ``s.term_gradients``, ``s.residuals``). Cached per
+    ``(name, key, eval_mode, model structure, loss terms)``, each trace counted
+    in ``trace_counts[name]``, placed on the mesh. See ``engine.services``."""
+    return services.compile_fn(self, name, fn, eval_mode=eval_mode, key=key)
+
+  def term_losses(self, terms=None, data=None) -> dict:
+    """``{term: unweighted loss}`` (device scalars, train mode) of the current
+    state on ``data`` (default: the training data ``learner.data``)."""
+    return services.term_losses(self, terms, data)
+
+  def term_gradients(self, terms=None, data=None, select=None):
+    """``(losses (T,), grads)``: the terms' float32 losses and, per selected
+    parameter leaf (``select``: indices into ``jax.tree.leaves(state.params)``,
+    None: all), its gradients stacked per term, ``(T, *leaf.shape)``."""
+    return services.term_gradients(self, terms, data, select)
+
+  def residuals(self, term: str, points, chunk_size=None, *, eval_mode: bool = False):
+    """Pointwise residuals of a problem term at ``points`` ``(m, dim)`` for the
+    current state: ``(m,)`` or ``(m, k)`` (``problem.pointwise_residuals``)."""
+    return services.residuals(self, term, points, chunk_size, eval_mode=eval_mode)
 
   # -- fit / evaluate / predict ---------------------------------------------------
   def fit(self, data=None, *, steps=None, epochs=None, batch_size=None,

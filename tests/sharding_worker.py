@@ -64,8 +64,11 @@ def pinn_checkpointed(directory, steps, mesh=None):
 def pool_split(learner, callback, *args):
   """What the compiled pool evaluation of RAD/RARD shows: per-device chunk
   shapes, collectives, output shardings."""
-  fn = next(iter(callback._fns.values()))
-  compiled = fn.lower(learner.state.params, learner.state.rest, learner.next_key(), *args).compile()
+  # The callback's function, as learner.compile cached it: key (..., name, (callback, ...), ...).
+  fn = next(f for k, f in learner._jit_cache.items()
+            if k[0] == "service" and isinstance(k[2], tuple) and k[2][0] is callback)
+  s = learner.state
+  compiled = fn.lower(s.params, s.rest, s.loss_weights, learner.next_key(), *args).compile()
   text = compiled.as_text()
   return {"shapes": sorted(set(re.findall(r"f32\[\d+,1\]", text))),
           "collectives": sorted(set(re.findall(r"all-gather|all-reduce|all-to-all", text))),

@@ -1,20 +1,18 @@
 """Shared pieces of the loss-balancing callbacks (GradNorm, LRAnnealing, NTK).
 
-Per-term losses and their gradients are computed in the callback's own jitted
-function of ``(params, rest, data, ...)``: the model is rebuilt from
-``learner.graphdef`` and the terms come from ``learner.loss_terms_fn``, so the
-training chunk is never touched. One ``jax.jacrev`` of the stacked term
-vector gives every term's gradient in one call.
+Per-term losses and their gradients are computed in the callback's own
+function compiled by ``learner.compile`` (``StateView.term_gradients``: one
+``jax.jacrev`` of the stacked term vector gives every term's gradient), so the
+training chunk is never touched. What is left here is the weights' bookkeeping.
 """
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Sequence
 
 import jax
 import jax.numpy as jnp
 
-from opifex_fit.engine import modes
 from opifex_fit.callbacks.tensorboard import named_leaves
 
 
@@ -53,50 +51,6 @@ def write_weights(learner, names, values) -> None:
   old = learner.state.loss_weights
   new = dict(old, **{n: jnp.asarray(v, old[n].dtype) for n, v in zip(names, values)})
   learner.state = learner.state.replace(loss_weights=new)
-
-
-def cached(callback, learner, build: Callable):
-  """``build()`` once per learner, model structure and set of loss terms."""
-  key = (id(learner), learner.graphdef, learner.term_names())
-  if getattr(callback, "_fn_cache", None) is None or callback._fn_cache[0] != key:
-    callback._fn_cache = (key, build())
-  return callback._fn_cache[1]
-
-
-def count_trace(learner, name: str) -> None:
-  learner.trace_counts[name] = learner.trace_counts.get(name, 0) + 1
-
-
-def term_losses(graphdef, loss_terms_fn, names):
-  """``fn(params, rest, data) -> losses (T,)``, the unweighted terms, traceable."""
-  def fn(params, rest, data):
-    terms = loss_terms_fn(modes.merge(graphdef, params, rest), data)
-    return jnp.stack([jnp.asarray(terms[n], jnp.float32) for n in names])
-  return fn
-
-
-def term_jacobian(graphdef, loss_terms_fn, names, select: tuple[int, ...] | None = None):
-  """``fn(params, rest, data) -> (losses (T,), grads)``, traceable.
-
-  ``grads`` is the list of the selected parameter leaves' gradients, each of
-  shape ``(T, *leaf.shape)``: row ``i`` is ``dL_i/dW`` for term ``names[i]``.
-  ``select`` holds indices into ``jax.tree.leaves(params)`` (None: all).
-  """
-  def fn(params, rest, data):
-    leaves, treedef = jax.tree.flatten(params)
-    idx = tuple(range(len(leaves))) if select is None else select
-
-    def losses(chosen):
-      full = list(leaves)
-      for i, v in zip(idx, chosen):
-        full[i] = v
-      terms = loss_terms_fn(modes.merge(graphdef, treedef.unflatten(full), rest), data)
-      vec = jnp.stack([jnp.asarray(terms[n], jnp.float32) for n in names])
-      return vec, vec
-
-    grads, values = jax.jacrev(losses, has_aux=True)([leaves[i] for i in idx])
-    return values, grads
-  return fn
 
 
 def grad_norms(grads) -> jax.Array:

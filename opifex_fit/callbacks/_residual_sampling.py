@@ -28,7 +28,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from opifex_fit.engine import modes
 
 
 def check_count(value, name: str) -> int:
@@ -127,40 +126,7 @@ def choose_without_replacement(key, p, n: int) -> jax.Array:
   return jax.lax.top_k(jnp.log(p) + g, n)[1]
 
 
-def abs_residual_fn(problem, graphdef, term: str, chunk_size: int, placement=None):
-  """``(params, rest, points (m, dim)) -> |residual| (m,)`` in chunks (bounded memory).
-
-  Vector residuals (systems) give the Euclidean norm over components. With a
-  ``placement`` (a ``DataParallel``) every chunk is split over its data axis,
-  so each device evaluates its share of the pool, as the training chunk does.
-  """
-  def eps(params, rest, points):
-    model = modes.merge(graphdef, params, rest)
-
-    def one(x):
-      r = problem.pointwise_residuals(model, term, x[None])[0]
-      return jnp.sqrt(jnp.sum(jnp.abs(r) ** 2)) if r.ndim else jnp.abs(r)
-    batch = min(chunk_size, points.shape[0])
-    if placement is None:
-      return jax.lax.map(one, points, batch_size=batch)
-    return map_split(one, points, batch, placement.constrain)
-  return eps
-
-
-def map_split(f, xs, batch_size: int, constrain):
-  """``jax.lax.map(f, xs, batch_size=batch_size)`` (the same scan over full
-  batches, then the remainder) with every batch passed through ``constrain``.
-
-  Splitting each batch, not the whole array: a split pool reshaped into
-  batches would put the split on the scanned axis, i.e. one device per batch.
-  """
-  n = xs.shape[0]
-  full = n - n % batch_size
-  parts = []
-  if full:
-    batches = xs[:full].reshape(full // batch_size, batch_size, *xs.shape[1:])
-    _, ys = jax.lax.scan(lambda _, x: (None, jax.vmap(f)(constrain(x))), None, batches)
-    parts.append(ys.reshape(full, *ys.shape[2:]))
-  if full < n:
-    parts.append(jax.vmap(f)(constrain(xs[full:])))
-  return jnp.concatenate(parts) if len(parts) > 1 else parts[0]
+def abs_residuals(r) -> jax.Array:
+  """``|residual|`` per point: ``(m,)`` as is, the Euclidean norm over the
+  components of a system's ``(m, k)``."""
+  return jnp.sqrt(jnp.sum(jnp.abs(r) ** 2, axis=-1)) if r.ndim > 1 else jnp.abs(r)

@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from typing import Any
 
@@ -44,12 +45,18 @@ class Callback:
       (``HostDataset``, iterables of batches) before anything runs.
     in_step: True if ``every`` is a cadence inside the jitted step (its
       ``step_hook`` acts at those steps): it then sets no chunk boundaries.
+    status: the callback's persistent host state, one dataclass instance
+      (None: nothing to persist). ``state_dict`` is ``dataclasses.asdict`` of
+      it and ``load_state_dict`` builds a new one from the dict, so a callback
+      whose state is ``status`` writes neither; ``status_field`` exposes a
+      field as an attribute.
   """
 
   order: int = ORDER_PHYSICS
   every: int | None = None
   requires_device_data: bool = False
   in_step: bool = False
+  status: Any = None
 
   # -- events ---------------------------------------------------------------
   def on_fit_begin(self, learner) -> None:
@@ -85,11 +92,13 @@ class Callback:
     return None
 
   def state_dict(self) -> dict[str, Any]:
-    """JSON-able state saved in every checkpoint."""
-    return {}
+    """JSON-able state saved in every checkpoint (default: the ``status`` fields)."""
+    return {} if self.status is None else dataclasses.asdict(self.status)
 
   def load_state_dict(self, state: dict[str, Any]) -> None:
-    """Restores what ``state_dict`` returned."""
+    """Restores what ``state_dict`` returned (default: a new ``status``)."""
+    if self.status is not None:
+      self.status = load_status(type(self.status), state, type(self).__name__)
 
   # Device arrays that belong in checkpoints too (EarlyStopping's best weights):
   # Checkpoint writes ``device_state()`` next to the TrainState (Orbax) and, on
@@ -128,6 +137,28 @@ def status_field(name: str) -> property:
   whose state is one dataclass ``status`` keeps its fields as attributes)."""
   return property(lambda self: getattr(self.status, name),
                   lambda self, value: setattr(self.status, name, value))
+
+
+def load_status(cls, state, who: str = "callback"):
+  """A ``cls`` dataclass from ``state`` (a ``state_dict``): missing fields take
+  their defaults; an unknown key raises ValueError naming the fields.
+
+  >>> import dataclasses
+  >>> @dataclasses.dataclass
+  ... class Counter:
+  ...   count: int = 0
+  ...   best: float | None = None
+  >>> load_status(Counter, {"count": 3})
+  Counter(count=3, best=None)
+  """
+  if not isinstance(state, dict):
+    raise TypeError(f"{who}.load_state_dict expects a dict (a state_dict()); got {state!r}")
+  names = [f.name for f in dataclasses.fields(cls)]
+  unknown = sorted(set(state) - set(names))
+  if unknown:
+    raise ValueError(f"{who}.load_state_dict: unknown key(s) {unknown}; the state has the"
+                     f" fields {names}")
+  return cls(**{k: state[k] for k in names if k in state})
 
 
 def sort_callbacks(callbacks) -> list[Callback]:

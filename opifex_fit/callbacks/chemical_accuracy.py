@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from typing import NamedTuple
 
-from opifex_fit.callbacks.base import ORDER_EARLY_STOPPING, check_every
+from opifex_fit.callbacks.base import ORDER_EARLY_STOPPING, check_every, status_field
 from opifex_fit.callbacks._monitor import MonitorCallback
 from opifex_fit.problems.energy_forces import CHEMICAL_ACCURACY
 
 
-class ChemicalAccuracyState(NamedTuple):
-  """What survives a checkpoint: the target, the step it was first met (or
-  None), the best monitored value so far and the number of checks."""
+@dataclasses.dataclass
+class ChemicalAccuracyState:
+  """What survives a checkpoint (``state_dict``): the target, the step it was
+  first met (or None), the best monitored value so far and the number of checks."""
   target: float
   reached_step: int | None = None
   best: float | None = None
@@ -64,14 +65,12 @@ class ChemicalAccuracy(MonitorCallback):
       raise TypeError(f"stop must be a bool; got {stop!r}")
     self.target, self.stop, self.verbose = float(target), stop, verbose
     self.every = check_every(every)
-    self.state = ChemicalAccuracyState(self.target)
+    self.status = ChemicalAccuracyState(self.target)
 
-  @property
-  def reached_step(self) -> int | None:
-    return self.state.reached_step
+  reached_step = status_field("reached_step")
 
   def on_fit_begin(self, learner):
-    self.state = ChemicalAccuracyState(self.target)  # a Checkpoint (later order) may restore it
+    self.status = ChemicalAccuracyState(self.target)  # a Checkpoint (later order) may restore it
 
   def on_step_end(self, learner):
     self.check(learner)
@@ -89,27 +88,22 @@ class ChemicalAccuracy(MonitorCallback):
     current = self.current(learner)
     if current is None:
       return
-    s = self.state
-    best = s.best if math.isnan(current) else min(current, s.best if s.best is not None else current)
-    self.state = s = s._replace(checks=s.checks + 1, best=best)
+    s = self.status
+    s.checks += 1
+    s.best = s.best if math.isnan(current) else min(current, s.best if s.best is not None else current)
     if s.reached_step is None and current <= self.target:
-      self.state = s._replace(reached_step=int(learner.step))
+      s.reached_step = int(learner.step)
       entry = {"chemical_accuracy_step": float(learner.step)}
       learner.logs.update(entry)
       learner.history.record(learner.step, entry)  # joins the record of this step
       if self.verbose:
         print(f"ChemicalAccuracy: {self.monitor} = {current:.4g} <= {self.target:.4g} "
               f"at step {learner.step}")
-    if self.stop and self.state.reached_step is not None:
+    if self.stop and s.reached_step is not None:
       learner.stop_training = True
 
-  def state_dict(self):
-    return self.state._asdict()
-
   def load_state_dict(self, state):
-    reached, best = state["reached_step"], state["best"]
-    if float(state["target"]) != self.target:
-      reached = None  # a new target is a new search; the best value still holds
-    self.state = ChemicalAccuracyState(
-        self.target, reached_step=None if reached is None else int(reached),
-        best=None if best is None else float(best), checks=int(state["checks"]))
+    super().load_state_dict(state)  # the status fields
+    if float(self.status.target) != self.target:
+      # A new target is a new search; the best value still holds.
+      self.status.target, self.status.reached_step = self.target, None

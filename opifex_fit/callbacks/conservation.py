@@ -9,7 +9,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from opifex_fit.engine import modes
 from opifex_fit.callbacks.base import ORDER_PHYSICS, Callback, check_every
 
 BUILTIN = ("mass", "energy", "momentum")
@@ -97,7 +96,7 @@ class Conservation(Callback):
     self.tolerance, self.action, self.quadrature = tolerance, action, quadrature
     self.n_grid, self.times, self.weight, self.eps = n_grid, times, float(weight), float(eps)
     self.domain, self.verbose = domain, verbose
-    self._check_fn, self._penalties, self._noted = None, {}, set()
+    self._drift, self._penalties, self._noted = None, {}, set()
 
   # -- the fit ------------------------------------------------------------------
   def on_fit_begin(self, learner):
@@ -112,15 +111,14 @@ class Conservation(Callback):
         if key not in self._penalties:  # the same fn each fit: add_loss_term is a no-op then
           self._penalties[key] = self._penalty(law, grids, w, predict)
         learner.add_loss_term(f"conservation_{law}", self._penalties[key], self.weight)
-    key = (id(learner), learner.graphdef)
-    if self._check_fn is None or self._check_fn[0] != key:
-      self._check_fn = (key, self._build_check(learner, grids, w, predict))
+    self._drift = self._drift_fn(grids, w, predict)
 
   def log_names(self, learner):
     return [f"conservation_{law}" for law in self.laws]
 
   def on_step_end(self, learner):
-    drifts = jax.device_get(self._check_fn[1](learner.state.params, learner.state.rest))
+    check = learner.compile("conservation", lambda s: self._drift(s.model), key=self)
+    drifts = jax.device_get(check())
     for law, value in drifts.items():
       value = float(value)
       learner.logs[f"conservation_{law}"] = value
@@ -199,15 +197,6 @@ class Conservation(Callback):
         out[law] = jnp.max(change) / jnp.maximum(_norm(q[0]), self.eps)
       return out
     return drift
-
-  def _build_check(self, learner, grids, w, predict):
-    drift, graphdef, counts = self._drift_fn(grids, w, predict), learner.graphdef, learner.trace_counts
-
-    @jax.jit
-    def check(params, rest):
-      counts["conservation"] = counts.get("conservation", 0) + 1
-      return drift(modes.merge(graphdef, params, rest))
-    return check
 
   def _penalty(self, law, grids, w, predict):
     single = self._drift_fn(grids, w, predict, laws=(law,))

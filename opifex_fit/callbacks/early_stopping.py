@@ -128,15 +128,6 @@ class EarlyStopping(MonitorCallback):
       if self.verbose:
         print(f"EarlyStopping: restored the weights of step {self.best_step}")
 
-  def state_dict(self):
-    return dataclasses.asdict(self.status)
-
-  def load_state_dict(self, state):
-    best = state["best"]
-    self.status = StoppingState(int(state["wait"]), int(state["checks"]),
-                                None if best is None else float(best), int(state["best_step"]),
-                                int(state["stopped_step"]))
-
   # -- device state: the best weights, saved by Checkpoint ----------------------------
   def device_state(self):
     return self.best_weights

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import jax
@@ -9,18 +10,28 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from opifex_fit.parallel import sharding
 from opifex_fit.callbacks import _balancing as bal
-from opifex_fit.callbacks.base import ORDER_PHYSICS, Callback, check_every
+from opifex_fit.callbacks.base import ORDER_PHYSICS, Callback, check_every, status_field
 
 _MIN_WEIGHT = 1e-6  # weights are clipped here before renormalising: they stay positive
 _TINY = 1e-30       # guards L_i(0) = 0 (a term that starts exactly satisfied)
 
 
+@dataclasses.dataclass
+class GradNormState:
+  """What ``state_dict`` holds: the initial losses ``L_i(0)`` (None until
+  measured), the weights' optimizer state (its leaves as nested lists; None
+  before the first update) and the number of updates."""
+
+  initial_losses: dict[str, float] | None = None
+  optimizer_state: list | None = None
+  updates: int = 0
+
+
 class GradNorm(Callback):
   """Chen, Badrinarayanan, Lee, Rabinovich, "GradNorm", ICML 2018 (Algorithm 1).
 
-  Every ``every`` steps, on the whole training data (``learner.state.data``),
+  Every ``every`` steps, on the whole training data (``learner.data``),
   with ``W`` the last shared layer and ``w_i`` the loss weights of the
   balanced terms (``T`` of them)::
 
@@ -94,54 +105,48 @@ class GradNorm(Callback):
     self.terms = bal.check_terms_arg(terms)
     self._names: tuple[str, ...] = ()
     self._select: tuple[int, ...] = ()
-    self._initial: dict[str, float] | None = None
-    self._opt_state = None
-    self._loaded_opt: list | None = None
-    self.updates = 0
+    self.status = GradNormState()
+    self._opt_state = None  # on device; rebuilt from status.optimizer_state when None
+
+  # The fields of ``status`` (a ``GradNormState``) as attributes.
+  initial_losses = status_field("initial_losses")
+  updates = status_field("updates")
 
   # -- events ---------------------------------------------------------------
   def on_fit_begin(self, learner):
     self._names = bal.resolve_terms(learner, self.terms, "GradNorm", min_terms=2)
     self._select = select_layer(bal.parameter_paths(learner.state.params), self.layer)
-    if self._initial is not None and set(self._initial) != set(self._names):
-      raise ValueError(f"GradNorm: the saved initial losses are for terms {sorted(self._initial)};"
+    if self.initial_losses is not None and set(self.initial_losses) != set(self._names):
+      raise ValueError(f"GradNorm: the saved initial losses are for terms {sorted(self.initial_losses)};"
                        f" this fit balances {list(self._names)}")
-    if self._initial is None and learner.state.data is not None:
-      self._initial = self._losses_now(learner)  # L_i(0): the weights training starts from
+    if self.initial_losses is None and learner.data is not None:
+      self.initial_losses = self._losses_now(learner)  # L_i(0): the weights training starts from
 
   def _losses_now(self, learner) -> dict[str, float]:
     """The unweighted term losses of the current state on the training data."""
     names = self._names
-    fn = bal.term_losses(learner.graphdef, learner.loss_terms_fn, names)
-    placement = sharding.placement_of(learner)
-
-    @jax.jit
-    def losses(params, rest, data):
-      bal.count_trace(learner, "gradnorm_initial")
-      if placement is not None:
-        data = placement.constrain(data)
-      return fn(params, rest, data)
-    s = learner.state
-    values = jax.device_get(losses(s.params, s.rest, s.data))
-    return {n: float(v) for n, v in zip(names, values)}
+    run = learner.compile("gradnorm_initial", lambda s, data: s.term_losses(data, names),
+                          key=(self, names))
+    values = jax.device_get(run(learner.data))
+    return {n: float(values[n]) for n in names}
 
   def log_names(self, learner):
     names = bal.resolve_terms(learner, self.terms, "GradNorm")
     return ["gradnorm_loss", *[f"gradnorm_{k}_{t}" for k in ("G", "r") for t in names]]
 
   def on_step_end(self, learner):
-    fn = bal.cached(self, learner, lambda: self._build(learner))
-    s = learner.state
+    fn = learner.compile("gradnorm", self._update_fn(), key=(self, self._names, self._select))
     weights = bal.weight_vector(learner, self._names)
-    first = self._initial is None
+    first = self.initial_losses is None
     init = jnp.asarray([1.0] * len(self._names) if first else
-                       [self._initial[n] for n in self._names], jnp.float32)
-    new_w, self._opt_state, info = fn(s.params, s.rest, s.data, weights, init,
-                                      jnp.asarray(first), self._optimizer_state(weights))
+                       [self.initial_losses[n] for n in self._names], jnp.float32)
+    new_w, self._opt_state, info = fn(learner.data, weights, init, jnp.asarray(first),
+                                      self._optimizer_state(weights))
     bal.write_weights(learner, self._names, new_w)
-    info = jax.device_get(info)
+    info, opt = jax.device_get((info, self._opt_state))
+    self.status.optimizer_state = [np.asarray(x).tolist() for x in jax.tree.leaves(opt)]
     if first:
-      self._initial = {n: float(v) for n, v in zip(self._names, info["losses"])}
+      self.initial_losses = {n: float(v) for n, v in zip(self._names, info["losses"])}
     self.updates += 1
     learner.logs["gradnorm_loss"] = float(info["L_grad"])
     for i, n in enumerate(self._names):
@@ -149,42 +154,32 @@ class GradNorm(Callback):
       learner.logs[f"gradnorm_r_{n}"] = float(info["r"][i])
 
   # -- state ----------------------------------------------------------------
-  def state_dict(self):
-    opt = self._loaded_opt if self._opt_state is None else \
-        [np.asarray(x).tolist() for x in jax.tree.leaves(jax.device_get(self._opt_state))]
-    return {"initial_losses": self._initial, "optimizer_state": opt, "updates": self.updates}
-
   def load_state_dict(self, state):
-    initial = state.get("initial_losses")
-    self._initial = None if initial is None else {k: float(v) for k, v in initial.items()}
-    self._loaded_opt = state.get("optimizer_state")
-    self._opt_state = None  # rebuilt from _loaded_opt at the next update
-    self.updates = int(state.get("updates", 0))
+    super().load_state_dict(state)  # the status fields
+    self._opt_state = None  # rebuilt from status.optimizer_state at the next update
 
   # -- helpers ----------------------------------------------------------------
   def _optimizer_state(self, weights):
     if self._opt_state is None:
       template = self.tx.init(weights)
-      if self._loaded_opt is not None:
+      saved = self.status.optimizer_state
+      if saved is not None:
         leaves, treedef = jax.tree.flatten(template)
-        if len(leaves) != len(self._loaded_opt):
+        if len(leaves) != len(saved):
           raise ValueError("GradNorm: the saved optimizer state does not match this optimizer")
         template = treedef.unflatten([jnp.asarray(v, dtype=leaf.dtype).reshape(leaf.shape)
-                                      for v, leaf in zip(self._loaded_opt, leaves)])
+                                      for v, leaf in zip(saved, leaves)])
       self._opt_state = template
     return self._opt_state
 
-  def _build(self, learner):
-    jac = bal.term_jacobian(learner.graphdef, learner.loss_terms_fn, self._names, self._select)
-    alpha, tx, count = self.alpha, self.tx, len(self._names)
-    placement = sharding.placement_of(learner)
+  def _update_fn(self):
+    """``update(s, data, weights, init, first, opt_state)``, compiled by ``learner.compile``
+    (on a mesh the per-point losses split over the data axis, as in training)."""
+    names, select = self._names, self._select
+    alpha, tx, count = self.alpha, self.tx, len(names)
 
-    @jax.jit
-    def update(params, rest, data, weights, init, first, opt_state):
-      bal.count_trace(learner, "gradnorm")
-      if placement is not None:  # the per-point losses split over the data axis, as in training
-        data = placement.constrain(data)
-      losses, grads = jac(params, rest, data)
+    def update(s, data, weights, init, first, opt_state):
+      losses, grads = s.term_gradients(data, names, select=select)
       norms = bal.grad_norms(grads)                    # ||dW L_i||
       # Start from the current weights renormalised to sum T (w_i(0) = 1 by default).
       weights = count * weights / jnp.sum(weights)

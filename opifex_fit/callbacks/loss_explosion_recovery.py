@@ -188,13 +188,8 @@ class LossExplosionRecovery(Callback):
   def on_fit_end(self, learner):
     self._good = self._pending = self._learner = None  # free the device copies
 
-  def state_dict(self):
-    return dataclasses.asdict(self.status)
-
   def load_state_dict(self, state):
-    best = state["best"]
-    self.status = RecoveryState(None if best is None else float(best), int(state["retries"]),
-                                int(state["rollbacks"]))
+    super().load_state_dict(state)  # the status fields
     if getattr(self, "_learner", None) is not None:
       # Loaded by a Checkpoint resume, which has just replaced learner.state:
       # the restored state, not the one on_fit_begin saw, is where the fit starts.

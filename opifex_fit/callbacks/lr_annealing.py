@@ -20,7 +20,7 @@ class LRAnnealing(Callback):
 
   Every ``every`` steps, with ``g_i = grad_theta L_i`` the gradient of the
   unweighted term ``L_i`` with respect to ALL model parameters ``theta``, on
-  the whole training data (``learner.state.data``):
+  the whole training data (``learner.data``):
 
   ``mode="mean"`` (jaxpi's ``grad_norm`` scheme; Wang, Sankaran, Wang,
   Perdikaris 2023, "An expert's guide to training PINNs"), every balanced
@@ -97,24 +97,21 @@ class LRAnnealing(Callback):
     return [f"lra_{k}_{t}" for k in ("grad", "target") for t in names]
 
   def on_step_end(self, learner):
-    fn = bal.cached(self, learner, lambda: self._build(learner))
-    s = learner.state
-    new_w, stats, target = fn(s.params, s.rest, s.data, bal.weight_vector(learner, self._names))
+    fn = learner.compile("lr_annealing", self._update_fn(), key=(self, self._names))
+    new_w, stats, target = fn(learner.data, bal.weight_vector(learner, self._names))
     bal.write_weights(learner, self._names, new_w)
     stats, target = jax.device_get((stats, target))
     for i, n in enumerate(self._names):
       learner.logs[f"lra_grad_{n}"] = float(stats[i])
       learner.logs[f"lra_target_{n}"] = float(target[i])
 
-  def _build(self, learner):
+  def _update_fn(self):
+    """``update(s, data, weights)``, compiled by ``learner.compile``."""
     names, momentum, mode = self._names, self.momentum, self.mode
-    jac = bal.term_jacobian(learner.graphdef, learner.loss_terms_fn, names)
     anchor = names.index(self.residual_term) if mode == "max" else None
 
-    @jax.jit
-    def update(params, rest, data, weights):
-      bal.count_trace(learner, "lr_annealing")
-      _, grads = jac(params, rest, data)
+    def update(s, data, weights):
+      _, grads = s.term_gradients(data, names)
       if mode == "mean":
         stats = bal.grad_norms(grads)
         num = jnp.mean(stats)

@@ -8,7 +8,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from opifex_fit.engine import modes
 from opifex_fit.callbacks import _balancing as bal
 from opifex_fit.callbacks.base import ORDER_PHYSICS, Callback, check_every
 from opifex_fit.problems.supervised import Supervised
@@ -83,9 +82,9 @@ class NTKDiagnostics(Callback):
     return [f"ntk_{k}_{t}" for k in STATS for t in names]
 
   def on_step_end(self, learner):
-    fn = bal.cached(self, learner, lambda: self._build(learner))
+    fn = learner.compile("ntk_diagnostics", self._ntk_fn(learner.problem), key=(self, self._names))
     subsets = {t: self._subset(learner, t) for t in self._names}
-    out = jax.device_get(fn(learner.state.params, learner.state.rest, subsets))
+    out = jax.device_get(fn(subsets))
     for t in self._names:
       for k in STATS:
         learner.logs[f"ntk_{k}_{t}"] = float(out[t][k])
@@ -93,7 +92,7 @@ class NTKDiagnostics(Callback):
   # -- helpers ----------------------------------------------------------------
   def _subset(self, learner, term):
     """The term's analysed points, gathered outside jit (fixed shapes)."""
-    problem, data = learner.problem, learner.state.data
+    problem, data = learner.problem, learner.data
     if isinstance(problem, Supervised):
       return problem.take(data, _spread(problem.num_examples(data), self.n_points))
     v = data[term]
@@ -105,8 +104,9 @@ class NTKDiagnostics(Callback):
       return v["points"][active[_spread(len(active), self.n_points)]]
     return v[_spread(v.shape[0], self.n_points)]
 
-  def _build(self, learner):
-    graphdef, problem, names = learner.graphdef, learner.problem, self._names
+  def _ntk_fn(self, problem):
+    """``ntk(s, subsets)``, compiled by ``learner.compile``."""
+    names = self._names
 
     def residual(model, term, sub):
       if isinstance(problem, Supervised):
@@ -118,13 +118,11 @@ class NTKDiagnostics(Callback):
         return problem.predict(model, sub["x"]).reshape(sub["u"].shape) - sub["u"]
       return problem.pointwise_residuals(model, term, sub)
 
-    @jax.jit
-    def ntk(params, rest, subsets):
-      bal.count_trace(learner, "ntk_diagnostics")
+    def ntk(s, subsets):
       out = {}
       for t in names:
-        vec = lambda p, t=t: residual(modes.merge(graphdef, p, rest), t, subsets[t]).reshape(-1)
-        jac = jax.jacrev(vec)(params)
+        vec = lambda p, t=t: residual(s.merge(p), t, subsets[t]).reshape(-1)
+        jac = jax.jacrev(vec)(s.params)
         rows = [j.reshape(j.shape[0], -1).astype(jnp.float32) for j in jax.tree.leaves(jac)]
         k = sum(r @ r.T for r in rows)
         out[t] = spectrum(k)

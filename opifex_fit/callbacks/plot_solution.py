@@ -8,8 +8,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from opifex_fit.engine import modes
-from opifex_fit.parallel import sharding
 from opifex_fit.callbacks.plotting import PlotCallback, new_figure
 from opifex_fit.problems import reference as reference_lib
 
@@ -76,7 +74,6 @@ class PlotSolution(PlotCallback):
     if isinstance(component, bool) or not isinstance(component, int) or component < 0:
       raise ValueError(f"component must be an int >= 0; got {component!r}")
     self.grid, self.reference, self.component = grid, reference, component
-    self._fn = None
 
   def setup(self, learner):
     problem = learner.problem
@@ -97,7 +94,6 @@ class PlotSolution(PlotCallback):
     if self.reference is not None:
       self.ref_values = self._pick(np.asarray(self.reference(self.points), dtype=float),
                                    "reference(points)")
-    self._build(learner)
 
   def _pick(self, values: np.ndarray, what: str) -> np.ndarray:
     """One output component as ``(n,)``."""
@@ -109,29 +105,21 @@ class PlotSolution(PlotCallback):
     raise ValueError(f"PlotSolution: {what} has shape {values.shape}; expected ({n},) or"
                      f" ({n}, k) with k > component={self.component} on the {n} grid points")
 
-  def _build(self, learner):
+  def _solution_and_residual(self, learner):
     # Eval mode, as learner.predict: Dropout off, BatchNorm running averages.
-    if self._fn is not None and self._fn[0] is learner.eval_graphdef:
-      return
-    graphdef, problem, counts = learner.eval_graphdef, learner.problem, learner.trace_counts
+    problem = learner.problem
 
-    def solution_and_residual(params, rest, points):
-      counts[TRACE_NAME] = counts.get(TRACE_NAME, 0) + 1
-      model = modes.merge(graphdef, params, rest)
-      u = problem.predict(model, points)
-      r = problem.pointwise_residuals(model, "pde", points)
+    def solution_and_residual(s, points):
+      u = problem.predict(s.model, points)
+      r = s.residuals("pde", points)
       r = jnp.linalg.norm(r, axis=-1) if r.ndim == 2 else r
       return u, r
-
-    fn = sharding.jit_replicated(solution_and_residual, sharding.placement_of(learner))
-    self._fn = (graphdef, fn, jnp.asarray(self.points, jnp.result_type(float)))
+    return learner.compile(TRACE_NAME, solution_and_residual, eval_mode=True, key=self)
 
   def fields(self, learner) -> dict[str, np.ndarray]:
     """``{"solution", "residual"[, "reference", "error"]}`` on the grid, each ``(n,)``."""
-    self._build(learner)
-    _, fn, points = self._fn
-    s = learner.state
-    u, r = jax.device_get(fn(s.params, s.rest, points))
+    fn = self._solution_and_residual(learner)
+    u, r = jax.device_get(fn(jnp.asarray(self.points, jnp.result_type(float))))
     out = {"solution": self._pick(np.asarray(u, float), "the model output")}
     if self.ref_values is not None:
       out["reference"] = self.ref_values

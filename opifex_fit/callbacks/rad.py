@@ -8,7 +8,6 @@ import jax
 import jax.numpy as jnp
 
 from opifex_fit import validators
-from opifex_fit.parallel import sharding
 from opifex_fit.callbacks import _residual_sampling as rs
 from opifex_fit.callbacks.base import ORDER_PHYSICS, Callback, check_every
 
@@ -65,7 +64,6 @@ class RAD(Callback):
     self.pool_size = rs.check_count(pool_size, "pool_size")
     self.terms = rs.check_term_names(terms)
     self.chunk_size = rs.check_count(chunk_size, "chunk_size")
-    self._fns: dict = {}
 
   def on_fit_begin(self, learner):
     rs.check_problem_terms("RAD", learner, self.terms)
@@ -82,20 +80,19 @@ class RAD(Callback):
     data = dict(learner.data)
     for term in self.terms:
       points, mask = rs.term_points(data, term)
-      fn = self._function(learner, term, points.shape[0], points.dtype)
-      new, mean_eps, max_eps = fn(learner.state.params, learner.state.rest, learner.next_key())
+      fn = learner.compile(f"rad_{term}", self._resample_fn(learner.problem, term, points.shape[0],
+                                                            points.dtype),
+                           key=(self, points.shape[0], jnp.dtype(points.dtype).name))
+      new, mean_eps, max_eps = fn(learner.next_key())
       data[term] = {"points": new, "mask": mask} if isinstance(data[term], Mapping) else new
       learner.logs[f"rad_{term}_residual"] = float(mean_eps)
       learner.logs[f"rad_{term}_max_residual"] = float(max_eps)
     learner.data = data
 
-  def _function(self, learner, term, n, dtype):
-    """The jitted ``(params, rest, key) -> (points, mean ε, max ε)``, built once."""
-    key = (id(learner), learner.graphdef, term, n, jnp.dtype(dtype).name)
-    if key not in self._fns:
-      self._fns[key] = build_rad(learner, term, n, dtype, k=self.k, c=self.c,
-                                 pool_size=self.pool_size, chunk_size=self.chunk_size)
-    return self._fns[key]
+  def _resample_fn(self, problem, term, n, dtype):
+    """``resample(s, key) -> (points, mean ε, max ε)``, compiled by ``learner.compile``."""
+    return build_rad(problem, term, n, dtype, k=self.k, c=self.c, pool_size=self.pool_size,
+                     chunk_size=self.chunk_size)
 
   def resample(self, learner) -> None:
     """Resamples now: what ``on_step_end`` does at its cadence ("what",
@@ -107,17 +104,13 @@ class RAD(Callback):
             f" terms={self.terms})")
 
 
-def build_rad(learner, term, n, dtype, *, k, c, pool_size, chunk_size):
-  sample = rs.pool_sampler(learner.problem, term)
-  eps_fn = rs.abs_residual_fn(learner.problem, learner.graphdef, term, chunk_size,
-                              sharding.placement_of(learner))
-  counts, name = learner.trace_counts, f"rad_{term}"
+def build_rad(problem, term, n, dtype, *, k, c, pool_size, chunk_size):
+  sample = rs.pool_sampler(problem, term)
 
-  def resample(params, rest, key):
-    counts[name] = counts.get(name, 0) + 1
+  def resample(s, key):
     k_pool, k_pick = jax.random.split(key)
     pool = sample(k_pool, pool_size, dtype)
-    eps = eps_fn(params, rest, pool)
+    eps = rs.abs_residuals(s.residuals(term, pool, chunk_size=chunk_size))
     index = rs.choose_without_replacement(k_pick, rs.density(eps, k, c), n)
     return pool[index], jnp.mean(eps), jnp.max(eps)
-  return sharding.jit_replicated(resample, sharding.placement_of(learner))
+  return resample

@@ -76,7 +76,6 @@ class RARD(Callback):
     self.terms = rs.check_term_names(terms)
     self.chunk_size = rs.check_count(chunk_size, "chunk_size")
     self.verbose = verbose
-    self._fns: dict = {}
     self._noted: set = set()
 
   def on_fit_begin(self, learner):
@@ -109,9 +108,9 @@ class RARD(Callback):
       # Read from the state (not a counter), so rolled-back states stay right.
       n = int(np.count_nonzero(sharding.host_value(mask)))
       if n < self.capacity:
-        fn = self._function(learner, term, points.dtype)
-        points, mask, count = fn(learner.state.params, learner.state.rest, learner.next_key(),
-                                 points, mask)
+        fn = learner.compile(f"rard_{term}", self._refine_fn(learner.problem, term, points.dtype),
+                             key=(self, jnp.dtype(points.dtype).name))
+        points, mask, count = fn(learner.next_key(), points, mask)
         data[term] = {"points": points, "mask": mask}
         n = int(count)
       if n >= self.capacity and term not in self._noted:
@@ -123,13 +122,9 @@ class RARD(Callback):
     learner.data = data
     learner.logs["rard_points"] = float(total)
 
-  def _function(self, learner, term, dtype):
-    key = (id(learner), learner.graphdef, term, jnp.dtype(dtype).name)
-    if key not in self._fns:
-      self._fns[key] = build_rard(learner, term, dtype, k=self.k, c=self.c, n_add=self.n_add,
-                                  capacity=self.capacity, pool_size=self.pool_size,
-                                  chunk_size=self.chunk_size)
-    return self._fns[key]
+  def _refine_fn(self, problem, term, dtype):
+    return build_rard(problem, term, dtype, k=self.k, c=self.c, n_add=self.n_add,
+                      capacity=self.capacity, pool_size=self.pool_size, chunk_size=self.chunk_size)
 
   def resample(self, learner) -> None:
     """Resamples now: what ``on_step_end`` does at its cadence ("what",
@@ -141,19 +136,15 @@ class RARD(Callback):
             f" capacity={self.capacity}, terms={self.terms})")
 
 
-def build_rard(learner, term, dtype, *, k, c, n_add, capacity, pool_size, chunk_size):
-  """The jitted ``(params, rest, key, points, mask) -> (points, mask, active count)``."""
-  sample = rs.pool_sampler(learner.problem, term)
-  eps_fn = rs.abs_residual_fn(learner.problem, learner.graphdef, term, chunk_size,
-                              sharding.placement_of(learner))
-  counts, name = learner.trace_counts, f"rard_{term}"
+def build_rard(problem, term, dtype, *, k, c, n_add, capacity, pool_size, chunk_size):
+  """``refine(s, key, points, mask) -> (points, mask, active count)``, for ``learner.compile``."""
+  sample = rs.pool_sampler(problem, term)
 
-  def refine(params, rest, key, points, mask):
-    counts[name] = counts.get(name, 0) + 1
+  def refine(s, key, points, mask):
     k_pool, k_pick = jax.random.split(key)
     pool = sample(k_pool, pool_size, dtype)
-    index = rs.choose_without_replacement(k_pick, rs.density(eps_fn(params, rest, pool), k, c),
-                                          n_add)
+    eps = rs.abs_residuals(s.residuals(term, pool, chunk_size=chunk_size))
+    index = rs.choose_without_replacement(k_pick, rs.density(eps, k, c), n_add)
     # The first n_add free rows below capacity: on a mesh the buffer has
     # masked padding rows past it, which are not free. Past capacity the fill
     # index is out of bounds and mode="drop" writes nothing there.
@@ -163,4 +154,4 @@ def build_rard(learner, term, dtype, *, k, c, n_add, capacity, pool_size, chunk_
     points = points.at[slots].set(pool[index], mode="drop")
     mask = mask.at[slots].set(True, mode="drop")
     return points, mask, jnp.sum(mask)
-  return sharding.jit_replicated(refine, sharding.placement_of(learner))
+  return refine

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 
 import numpy as np
 
-from opifex_fit.callbacks.base import ORDER_LR_CONTROL, check_every
+from opifex_fit.callbacks.base import ORDER_LR_CONTROL, check_every, status_field
 from opifex_fit.callbacks._monitor import MonitorCallback
 
 _log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class PlateauState:
+  """What ``state_dict`` holds: the checks without improvement, the cooldown
+  checks left and the best monitored value."""
+
+  wait: int = 0
+  cooldown_counter: int = 0
+  best: float | None = None
 
 
 class ReduceLROnPlateau(MonitorCallback):
@@ -81,8 +92,13 @@ class ReduceLROnPlateau(MonitorCallback):
     self.every = check_every(every)
     self._reset()
 
+  # The fields of ``status`` (a ``PlateauState``, what ``state_dict`` holds) as attributes.
+  wait = status_field("wait")
+  cooldown_counter = status_field("cooldown_counter")
+  best = status_field("best")
+
   def _reset(self):
-    self.wait, self.cooldown_counter, self.best = 0, 0, None
+    self.status = PlateauState()
 
   def on_fit_begin(self, learner):
     self._reset()
@@ -111,10 +127,3 @@ class ReduceLROnPlateau(MonitorCallback):
           _log.info(msg)
           if self.verbose:
             print(msg)
-
-  def state_dict(self):
-    return {"wait": self.wait, "cooldown_counter": self.cooldown_counter, "best": self.best}
-
-  def load_state_dict(self, state):
-    self.wait, self.cooldown_counter = int(state["wait"]), int(state["cooldown_counter"])
-    self.best = None if state["best"] is None else float(state["best"])

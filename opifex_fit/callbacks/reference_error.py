@@ -22,7 +22,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from opifex_fit.engine import modes
 from opifex_fit.callbacks.base import ORDER_METRICS, Callback, check_every
 from opifex_fit.problems.base import to_device_tree
 
@@ -54,7 +53,6 @@ class ReferenceSolution(Callback):
     if not isinstance(name, str) or not name:
       raise ValueError(f"name must be a non-empty string; got {name!r}")
     self.name = name
-    self._fn = None
 
   @classmethod
   def from_function(cls, exact: Callable, points, **kwargs) -> "ReferenceSolution":
@@ -65,9 +63,8 @@ class ReferenceSolution(Callback):
     return [self.name]
 
   def on_fit_begin(self, learner):
-    self._build(learner)
-    pred = jax.eval_shape(lambda p, r: learner.problem.predict(
-        modes.merge(learner.graphdef, p, r), self.points), learner.state.params, learner.state.rest)
+    model, predict = learner.model, learner.problem.predict
+    pred = jax.eval_shape(lambda x: predict(model, x), self.points)
     if pred.size != self.values.size:
       raise ValueError(f"ReferenceSolution: the model predicts {pred.shape} at the reference"
                        f" points but values has shape {self.values.shape}")
@@ -77,19 +74,10 @@ class ReferenceSolution(Callback):
 
   def error(self, learner) -> float:
     """The current relative L2 error of ``learner``'s model."""
-    self._build(learner)
-    s = learner.state
-    return float(self._fn(s.params, s.rest, self.points, self.values))
+    predict = learner.problem.predict
 
-  def _build(self, learner):
-    if self._fn is not None and self._graphdef is learner.graphdef:
-      return
-    graphdef, predict = learner.graphdef, learner.problem.predict
-
-    @jax.jit
-    def rel_l2(params, rest, points, values):
-      pred = predict(modes.merge(graphdef, params, rest), points).reshape(-1)
+    def rel_l2(s, points, values):
+      pred = predict(s.model, points).reshape(-1)
       ref = values.reshape(-1).astype(pred.dtype)
       return jnp.linalg.norm(pred - ref) / jnp.linalg.norm(ref)
-
-    self._fn, self._graphdef = rel_l2, graphdef
+    return float(learner.compile("reference_solution", rel_l2, key=self)(self.points, self.values))

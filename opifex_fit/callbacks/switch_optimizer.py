@@ -21,9 +21,18 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
+
 import optax
 
-from opifex_fit.callbacks.base import ORDER_CHECKPOINT, Callback, check_every
+from opifex_fit.callbacks.base import ORDER_CHECKPOINT, Callback, check_every, load_status, status_field
+
+
+@dataclasses.dataclass
+class SwitchState:
+  """What ``state_dict`` holds: whether the switch has happened."""
+
+  switched: bool = False
 
 
 class SwitchOptimizer(Callback):
@@ -51,7 +60,9 @@ class SwitchOptimizer(Callback):
                       f" optax.lbfgs(); got {optimizer!r}")
     self.optimizer = optimizer
     self.every = self.at_step  # so that a chunk ends exactly at at_step
-    self.switched = False
+    self.status = SwitchState()
+
+  switched = status_field("switched")
 
   def on_fit_begin(self, learner):
     self._learner = learner
@@ -66,14 +77,11 @@ class SwitchOptimizer(Callback):
     learner.optimizer = self.optimizer  # fresh optimizer state; one recompile
     self.switched = True
 
-  def state_dict(self):
-    return {"switched": self.switched}
-
   def load_state_dict(self, state):
-    switched = bool(state.get("switched", False))
-    if switched and not self.switched and getattr(self, "_learner", None) is not None:
+    status = load_status(SwitchState, state, "SwitchOptimizer")
+    if status.switched and not self.switched and getattr(self, "_learner", None) is not None:
       self._switch(self._learner)  # the saved run had switched: match its structure
-    self.switched = switched
+    self.status = status
 
   def on_fit_end(self, learner):
     self._learner = None

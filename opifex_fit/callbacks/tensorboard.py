@@ -10,7 +10,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from opifex_fit.engine import modes
 from opifex_fit.callbacks.base import ORDER_LOGGER, Callback, check_every
 
 _WRITER_METHODS = ("write_scalars", "write_images", "write_histograms", "write_hparams",
@@ -79,7 +78,6 @@ class TensorBoard(Callback):
     self.histograms, self.images, self.hparams = histograms, images, hparams
     self._user_writer = writer
     self.writer = writer
-    self._grad_fn = None
     self._clock = None
     # Scalars only read logs, so they may run while the next chunk computes;
     # histograms and images read the weights of this very step.
@@ -129,13 +127,9 @@ class TensorBoard(Callback):
 
   # -- helpers ---------------------------------------------------------------
   def _write_histograms(self, learner):
-    s = learner.state
-    # Rebuilt only if the model or the loss terms changed (model growth, new terms).
-    key = (learner.graphdef, learner.term_names())
-    if self._grad_fn is None or self._grad_fn[0] != key:
-      self._grad_fn = (key, _build_grad_fn(learner))
-    grads = self._grad_fn[1](s.params, s.rest, s.data, s.loss_weights)
-    params, grads = jax.device_get((s.params, grads))
+    # Recompiled only if the model or the loss terms change (model growth, new terms).
+    run = learner.compile("tensorboard_grads", _params_and_grads, key=self)
+    params, grads = jax.device_get(run(learner.data))
     arrays = {f"params/{k}": v for k, v in named_leaves(params).items()}
     arrays.update({f"grads/{k}": v for k, v in named_leaves(grads).items()})
     self.writer.write_histograms(learner.step, arrays)
@@ -148,17 +142,12 @@ class TensorBoard(Callback):
     return {name: _field_to_intensity(np.asarray(jax.device_get(a))) for name, a in out.items()}
 
 
-def _build_grad_fn(learner):
-  """Gradient of the weighted loss, compiled once for this callback."""
-  graphdef, loss_terms_fn = learner.graphdef, learner.loss_terms_fn
-
-  @jax.jit
-  def grad_fn(params, rest, data, weights):
-    def loss(p):
-      terms = loss_terms_fn(modes.merge(graphdef, p, rest), data)
-      return sum(weights[t] * v for t, v in terms.items())
-    return jax.grad(loss)(params)
-  return grad_fn
+def _params_and_grads(s, data):
+  """The parameters and the gradient of the weighted loss (for ``learner.compile``)."""
+  def loss(p):
+    terms = s.term_losses(data, params=p)
+    return sum(s.loss_weights[t] * v for t, v in terms.items())
+  return s.params, jax.grad(loss)(s.params)
 
 
 def named_leaves(tree) -> dict[str, np.ndarray]:

@@ -29,9 +29,10 @@ holds, which ``Checkpoint`` writes), and the learner's ``state`` setter pads
 the restored data again for the mesh it runs on. Rows a term masks for its
 own reasons (RARD's free slots) are never cut.
 
-Callbacks' own jitted functions follow the same rules: RAD and RARD split
-every batch of candidate points over the data axis (``constrain``) and bring
-their results back replicated; ``placement_of(learner)`` is the placement.
+Callbacks' own jitted functions follow the same rules through
+``learner.compile`` (``opifex_fit.engine.services``): their training data and
+every batch of candidate points (RAD, RARD) are split over the data axis
+(``constrain``) and their results come back replicated.
 
 Several processes (``jax.distributed.initialize()``): the mesh spans every
 process's devices; each process passes the same global data to ``fit`` and

@@ -46,7 +46,7 @@ def test_stops_at_the_first_validation_at_or_below_the_target():
   assert h["chemical_accuracy_step"][row] == learner.step
   assert np.isnan(h["chemical_accuracy_step"][row - 1])
   assert learner.logs["chemical_accuracy_step"] == learner.step
-  assert stopper.state.checks == len(h.steps) and stopper.state.best <= TARGET
+  assert stopper.status.checks == len(h.steps) and stopper.status.best <= TARGET
 
 
 def test_stop_false_only_records():
@@ -66,7 +66,7 @@ def test_resume_before_and_after_the_target(tmp_path):
   learner = fit(1000, [resumed, cb.Checkpoint(tmp_path / "cut", every=10, verbose=0)])
   assert resumed.reached_step == reached == learner.step
   # Checked in on_step_end, before Checkpoint saves: no check is lost or redone.
-  assert resumed.state.checks == reference.state.checks
+  assert resumed.status.checks == reference.status.checks
   # Resumed after the target: it stops at its first check and keeps the step.
   again = cb.ChemicalAccuracy(target=TARGET)
   learner = fit(1000, [again, cb.Checkpoint(tmp_path / "ref", every=10, verbose=0)])
@@ -83,7 +83,7 @@ def test_state_dict_is_json_and_round_trips():
   state = json.loads(json.dumps(a.state_dict()))
   b = cb.ChemicalAccuracy()
   b.load_state_dict(state)
-  assert b.state == a.state and b.reached_step == 120
+  assert b.status == a.status and b.reached_step == 120
 
 
 def test_defaults_and_errors():
