@@ -44,8 +44,11 @@ def test_compile_caches_counts_traces_and_follows_the_current_state():
   np.testing.assert_allclose(run(x), learner.predict(x), rtol=1e-6)
   assert not np.allclose(run(x), first)
   assert learner.trace_counts["probe"] == 1
-  learner.optimizer = optax.sgd(1e-2)  # an optimizer switch clears the learner's jit cache
+  learner.optimizer = optax.sgd(1e-2)  # functions of the state do not depend on the optimizer
   run(x)
+  assert learner.trace_counts["probe"] == 1
+  learner.add_loss_term("zero", lambda model, data: 0.0 * jnp.mean(model(data[0])))
+  run(x)  # new loss terms clear the learner's jit cache: one retrace
   assert learner.trace_counts["probe"] == 2
 
 
