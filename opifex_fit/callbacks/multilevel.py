@@ -174,8 +174,8 @@ class Multilevel(Callback):
 
   def _advance_to(self, learner, level: int) -> None:
     while self.level < level:
-      rngs = nnx.Rngs(learner.next_key())  # the checkpointed RNG: a resume grows alike
-      model = self._grow(learner.model, self.level + 1, rngs)
+      key = learner.next_key()  # the checkpointed RNG: a resume grows alike
+      model = self._grow(learner.model, self.level + 1, key)
       learner.replace_model(model)
       self._installed, self.level = model, self.level + 1
       self.switch_steps.append(learner.step)
@@ -185,12 +185,15 @@ class Multilevel(Callback):
         print(f"Multilevel: level {self.level} of {self.num_levels - 1} at step {learner.step}: "
               f"{self._describe(model)}")
 
-  def _grow(self, model, level, rngs):
+  def _grow(self, model, level, key):
     if self.grow is not None:
-      return self.grow(model, level, rngs)
+      return self.grow(model, level, nnx.Rngs(key))
+    # Jitted: one small compilation per switch instead of one per eager op and shape.
     if isinstance(model, FNO):
-      return grow_fno(model, [m * self.modes_factor for m in model.modes])
-    return grow_mlp(model, self.width_factor, self.extra_layers, rngs=rngs)
+      modes = [m * self.modes_factor for m in model.modes]
+      return nnx.jit(lambda m: grow_fno(m, modes))(model)
+    return nnx.jit(lambda m, k: grow_mlp(m, self.width_factor, self.extra_layers,
+                                         rngs=nnx.Rngs(k)))(model, key)
 
   def _check_model(self, model) -> None:
     if self.grow is None and not isinstance(model, (MLP, FNO)):
