@@ -138,6 +138,7 @@ class Multilevel(Callback):
     if learner.model is not self._installed:
       self.level, self.switch_steps = 0, []  # a learner this callback did not grow: the coarsest
     self._check_model(learner.model)
+    self._check_callbacks(learner.callbacks)
     self._learner = learner
     if self.coarsening_factor > 1:
       self._full = learner.data  # this fit's data, at full resolution
@@ -199,6 +200,15 @@ class Multilevel(Callback):
     if self.grow is None and not isinstance(model, (MLP, FNO)):
       raise TypeError(f"Multilevel: no built-in growth for a {type(model).__name__} (MLP and FNO "
                       "grow by themselves); pass grow=fn(model, level, rngs) -> model")
+
+  @staticmethod
+  def _check_callbacks(callbacks) -> None:
+    from opifex_fit.callbacks.early_stopping import EarlyStopping  # noqa: PLC0415
+    for c in callbacks:
+      if isinstance(c, EarlyStopping) and c.restore_best_weights:
+        raise ValueError("Multilevel: EarlyStopping(restore_best_weights=True) may put back the "
+                         "weights of a smaller level, which do not fit the grown model; use "
+                         "restore_best_weights=False (or Checkpoint(monitor=...) to keep the best)")
 
   @staticmethod
   def _describe(model) -> str:

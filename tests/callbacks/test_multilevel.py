@@ -123,6 +123,9 @@ def test_bad_arguments_are_refused_before_anything_compiles():
   with pytest.raises(ValueError, match=r"cannot hold modes\[0\]=8"):
     learner.fit(fno_data(17), steps=20, verbose=0,
                 callbacks=[cb.Multilevel([5, 10], modes_factor=4, coarsening_factor=2)])
+  with pytest.raises(ValueError, match="restore_best_weights=True"):
+    mlp_learner().fit(DATA, steps=20, verbose=0, callbacks=[
+        cb.Multilevel([10]), cb.EarlyStopping("loss", patience=2, restore_best_weights=True)])
   assert "chunk" not in learner.trace_counts
 
 
