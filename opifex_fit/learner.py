@@ -235,6 +235,26 @@ class Learner:
     self._optimizer = self._check_optimizer(value)
     self.state = self._state.replace(opt_state=self._init_opt_state(self._state.params))
 
+  def replace_model(self, model: nnx.Module) -> None:
+    """Trains ``model`` from the next chunk on (model growth: ``cb.Multilevel``).
+
+    Split in train mode as in ``__init__``; its weights are copied into the
+    state and the optimizer starts from fresh state for them (as on an
+    optimizer switch: moments of another shape have no meaning); the chunk
+    and evaluation recompile once. Step, RNG, loss weights, ``lr_scale``,
+    data and history stay. ``model`` must keep the float dtype of the params.
+    """
+    if not isinstance(model, nnx.Module):
+      raise TypeError(f"model must be a flax.nnx.Module; got {type(model).__name__}")
+    graphdef, params, rest = nnx.split(modes.train_view(model), nnx.Param, ...)
+    if float_dtype(params) != self._state.lr_scale.dtype:
+      raise ValueError(f"replace_model: the new model's float dtype {float_dtype(params)} must be "
+                       f"the current one, {self._state.lr_scale.dtype}")
+    self._model, self.graphdef = model, graphdef
+    self.state = self._state.replace(params=copy_tree(params), rest=copy_tree(rest),
+                                     opt_state=self._init_opt_state(params))
+    self._jit_cache.clear()
+
   def _init_opt_state(self, params):
     # Own, strongly typed buffers: some inits (optax.lbfgs) keep references to
     # the params (the chunk donates both: "donate the same buffer twice") or

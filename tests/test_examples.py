@@ -17,6 +17,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 import deeponet_antiderivative  # noqa: E402
 import fno_burgers  # noqa: E402
 import fno_darcy  # noqa: E402
+import multilevel_poisson  # noqa: E402
 import regression  # noqa: E402
 
 
@@ -28,6 +29,17 @@ def test_deeponet_antiderivative_reaches_its_target(tmp_path):
 def test_regression_reaches_its_target():
   result = regression.main(epochs=1000, verbose=0)
   assert result["val"] < 1e-3 and result["rel_l2"] < 3e-2
+
+
+def test_multilevel_poisson_compares_both_runs_end_to_end():
+  # A reduced budget: 3 levels in 300 steps, an unreachable target (both run to the end).
+  results = multilevel_poisson.main(steps=300, target=1e-9, levels=(100, 200), n_points=128,
+                                    seeds=(0,))
+  multi, finest = results[0]["multilevel"], results[0]["finest"]
+  assert multi["compiles"] == 3 and finest["compiles"] == 1
+  assert multi["widths"] == finest["widths"] == [64, 64, 1]
+  for r in (multi, finest):
+    assert r["seconds"] is None and r["total_steps"] == 300 and r["error"] < 1.0
 
 
 def test_fno_burgers_runs_end_to_end_from_host_memory(tmp_path):

@@ -8,6 +8,7 @@ from opifex_fit.models.dense import FactorizedDense, dense
 from opifex_fit.models.embedding import EmbeddingChain
 from opifex_fit.models.fno import FNO, SpectralConv
 from opifex_fit.models.fourier_features import FourierFeatures
+from opifex_fit.models.growth import GrownMLP, grow_fno, grow_mlp
 from opifex_fit.models.invariant_pes import InvariantPES
 from opifex_fit.models.mlp import MLP
 from opifex_fit.models.modified_mlp import ModifiedMLP
@@ -15,5 +16,5 @@ from opifex_fit.models.periodic import PeriodicEmbedding
 from opifex_fit.models.piratenet import PirateBlock, PirateNet
 
 __all__ = ["FNO", "MLP", "DeepONet", "EmbeddingChain", "FactorizedDense", "FourierFeatures",
-           "InvariantPES", "ModifiedMLP", "PeriodicEmbedding", "PirateBlock", "PirateNet",
-           "SpectralConv", "dense"]
+           "GrownMLP", "InvariantPES", "ModifiedMLP", "PeriodicEmbedding", "PirateBlock",
+           "PirateNet", "SpectralConv", "dense", "grow_fno", "grow_mlp"]
