@@ -15,6 +15,7 @@ from opifex_fit.callbacks.lr_annealing import LRAnnealing
 from opifex_fit.callbacks._monitor import MonitorCallback
 from opifex_fit.callbacks.multilevel import Multilevel
 from opifex_fit.callbacks.ntk_diagnostics import NTKDiagnostics
+from opifex_fit.callbacks.ntk_weighting import NTKWeighting
 from opifex_fit.callbacks.plot_history import PlotHistory
 from opifex_fit.callbacks.plot_solution import PlotSolution
 from opifex_fit.callbacks.progress_bar import ProgressBar

@@ -1,0 +1,142 @@
+"""NTKWeighting: loss weights from the trace of each term's NTK (jaxpi's ``ntk`` scheme)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import jax
+import jax.numpy as jnp
+
+from opifex_fit.callbacks import _balancing as bal
+from opifex_fit.callbacks.base import ORDER_PHYSICS, Callback, check_every
+from opifex_fit.problems.pde import PDEProblem
+
+
+class NTKWeighting(Callback):
+  """Loss weights that equalise the neural tangent kernel of the residual terms.
+
+  Every ``every`` steps, for each balanced term ``i`` with residuals
+  ``r_ij`` at its points ``x_ij`` (Wang, Yu, Perdikaris 2022, "When and why
+  PINNs fail to train: a neural tangent kernel perspective"; jaxpi's
+  ``weighting.scheme = "ntk"``)::
+
+    tr_i = mean_j ||d r_ij / d theta||^2       (the mean of the NTK's diagonal)
+    w_hat_i = mean_k(tr_k) / tr_i
+    w_i <- momentum * w_i + (1 - momentum) * w_hat_i
+
+  with ``theta`` all model parameters, on the training points (the first
+  ``n_points`` of each term, if given; masked rows such as mesh padding do
+  not count). The cadence and the running average are those of
+  ``LRAnnealing`` (jaxpi: every 1000 steps, momentum 0.9). A non-finite
+  estimate leaves the weights unchanged. Logs ``ntk_trace_<term>`` and
+  ``ntk_target_<term>``. (jaxpi additionally weights the residual's NTK by
+  the causal weights when causal training is on; here it is the plain
+  trace.)
+
+  Example:
+    >>> import jax.numpy as jnp, numpy as np, optax
+    >>> from flax import nnx
+    >>> import opifex_fit as of
+    >>> from opifex_fit import callbacks as cb
+    >>> problem = of.PDEProblem(lambda x, u, d: d["xx"] + np.pi ** 2 * jnp.sin(np.pi * x[0]),
+    ...                         of.Interval("x", 0.0, 1.0), [of.DirichletBC(0.0)])
+    >>> learner = of.Learner(of.models.MLP(1, [16, 1], rngs=nnx.Rngs(0)), problem)
+    >>> history = learner.fit(problem.sample(64, 2), steps=20, verbose=0,
+    ...                       callbacks=[cb.NTKWeighting(every=10, momentum=0.0)])
+    >>> # momentum 0: the weight the chunk after step 10 trains with is that update's target
+    >>> round(history["pde_weight"][-1] / history["ntk_target_pde"][0], 4)
+    1.0
+
+  Args:
+    every: update cadence in optimizer steps (jaxpi: 1000).
+    momentum: in [0, 1); 0 replaces the weights by ``w_hat`` at each update.
+    terms: the balanced terms (default: ``"pde"`` and every condition; at least two).
+    n_points: use at most this many points per term (None: all).
+    chunk_size: points per Jacobian block (bounds memory: ``chunk_size`` x
+      number of parameters floats at a time).
+  """
+
+  order = ORDER_PHYSICS
+  requires_device_data = True
+
+  def __init__(self, every: int = 1000, momentum: float = 0.9, *, terms=None,
+               n_points: int | None = None, chunk_size: int = 256):
+    self.every = check_every(every, allow_none=False)
+    if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) \
+        or not math.isfinite(momentum) or not 0 <= momentum < 1:
+      raise ValueError(f"momentum must be a number in [0, 1); got {momentum!r}")
+    for name, value in (("n_points", n_points), ("chunk_size", chunk_size)):
+      if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise ValueError(f"{name} must be a positive int{' or None' if name == 'n_points' else ''};"
+                         f" got {value!r}")
+    self.momentum, self.n_points, self.chunk_size = float(momentum), n_points, chunk_size
+    self.terms = bal.check_terms_arg(terms)
+    self._names: tuple[str, ...] = ()
+
+  def _resolve(self, learner):
+    problem = learner.problem
+    if not isinstance(problem, PDEProblem):
+      raise TypeError(f"NTKWeighting needs the pointwise residuals of a PDEProblem; the problem "
+                      f"is {type(problem).__name__}")
+    available = ("pde", *problem.condition_names)
+    return bal.resolve_terms(learner, self.terms, "NTKWeighting", available=available,
+                             min_terms=2)
+
+  def on_fit_begin(self, learner):
+    self._names = self._resolve(learner)
+
+  def log_names(self, learner):
+    return [f"ntk_{k}_{t}" for k in ("trace", "target") for t in self._resolve(learner)]
+
+  def on_step_end(self, learner):
+    fn = learner.compile("ntk_weighting", self._update_fn(),
+                         key=(self, self._names, self.n_points, self.chunk_size))
+    points = {t: _points_and_mask(learner.data[t], self.n_points) for t in self._names}
+    new_w, traces, target = fn(points, bal.weight_vector(learner, self._names))
+    bal.write_weights(learner, self._names, new_w)
+    traces, target = jax.device_get((traces, target))
+    for i, n in enumerate(self._names):
+      learner.logs[f"ntk_trace_{n}"] = float(traces[i])
+      learner.logs[f"ntk_target_{n}"] = float(target[i])
+
+  def _update_fn(self):
+    names, momentum, chunk = self._names, self.momentum, self.chunk_size
+
+    def update(s, points, weights):
+      traces = jnp.stack([ntk_trace(s, t, *points[t], chunk) for t in names])
+      target = jnp.mean(traces) / traces
+      new = momentum * weights + (1.0 - momentum) * target
+      new = jnp.where(jnp.all(jnp.isfinite(new)), new, weights)
+      return new, traces, target
+    return update
+
+  def __repr__(self):
+    return f"NTKWeighting(every={self.every}, momentum={self.momentum}, terms={self.terms})"
+
+
+def ntk_trace(s, term: str, points, mask, chunk_size: int) -> jax.Array:
+  """``mean_j ||d r_j / d theta||^2`` over the (unmasked) points of ``term``,
+  Jacobians taken ``chunk_size`` points at a time (float32 or wider)."""
+  total = jnp.zeros((), jnp.promote_types(points.dtype, jnp.float32))
+  for start in range(0, points.shape[0], chunk_size):
+    block = points[start:start + chunk_size]
+
+    def flat(p, block=block):
+      return s.residuals(term, block, params=p).reshape(block.shape[0], -1)
+    jac = jax.jacrev(flat)(s.params)
+    per_row = sum(jnp.sum(j.reshape(j.shape[0], j.shape[1], -1) ** 2, axis=(1, 2))
+                  for j in jax.tree.leaves(jac))
+    weight = jnp.ones_like(per_row) if mask is None else mask[start:start + chunk_size]
+    total = total + jnp.sum(per_row * weight)
+  count = points.shape[0] if mask is None else jnp.maximum(jnp.sum(mask), 1)
+  width = jax.eval_shape(lambda: s.residuals(term, points[:1])).size  # vector residuals
+  return total / (count * width)
+
+
+def _points_and_mask(value, n_points):
+  points, mask = (value["points"], value["mask"]) if isinstance(value, Mapping) else (value, None)
+  if n_points is not None:
+    points = points[:n_points]
+    mask = None if mask is None else mask[:n_points]
+  return points, None if mask is None else mask.astype(points.dtype)
