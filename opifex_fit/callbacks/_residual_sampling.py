@@ -75,33 +75,6 @@ def term_points(data, term):
   return (v["points"], v["mask"]) if isinstance(v, Mapping) else (v, None)
 
 
-def pool_sampler(problem, term: str):
-  """``sample(key, n, dtype) -> (n, dim)``: uniform points where ``term`` lives."""
-  domain = problem.domain
-  low, high = np.asarray(domain.low), np.asarray(domain.high)
-  if term == "pde":
-    def interior(key, n, dtype):
-      u = jax.random.uniform(key, (n, domain.dim), dtype)
-      return jnp.asarray(low, dtype) + u * jnp.asarray(high - low, dtype)
-    return interior
-  cond = problem.conditions[problem.condition_names.index(term)]
-  faces = ("t_min",) if cond.kind == "initial" else cond._faces
-  # Faces in proportion to their measure, as Box.sample_boundary does.
-  axes = np.array([domain.index(f.rsplit("_", 1)[0]) for f in faces])
-  sides = np.array([f.endswith("_max") for f in faces])
-  logits = np.log([domain.face_measure(f) for f in faces])
-
-  def on_faces(key, n, dtype):
-    k_face, k_pos = jax.random.split(key)
-    face = jax.random.categorical(k_face, jnp.asarray(logits), shape=(n,))
-    u = jax.random.uniform(k_pos, (n, domain.dim), dtype)
-    pts = jnp.asarray(low, dtype) + u * jnp.asarray(high - low, dtype)
-    axis, side = jnp.asarray(axes)[face], jnp.asarray(sides)[face]
-    fixed = jnp.where(side, jnp.asarray(high, dtype)[axis], jnp.asarray(low, dtype)[axis])
-    return jnp.where(jnp.arange(domain.dim) == axis[:, None], fixed[:, None], pts)
-  return on_faces
-
-
 def density(eps, k: float, c: float) -> jax.Array:
   """Normalised ``p ∝ eps^k / mean(eps^k) + c`` over a pool (Wu et al. 2023, eq. 2).
 

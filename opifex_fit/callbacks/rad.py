@@ -9,6 +9,7 @@ import jax.numpy as jnp
 
 from opifex_fit import validators
 from opifex_fit.callbacks import _residual_sampling as rs
+from opifex_fit.problems import device_sampling
 from opifex_fit.callbacks.base import ORDER_PHYSICS, Callback, check_every
 
 
@@ -105,7 +106,7 @@ class RAD(Callback):
 
 
 def build_rad(problem, term, n, dtype, *, k, c, pool_size, chunk_size):
-  sample = rs.pool_sampler(problem, term)
+  sample = device_sampling.term_sampler(problem, term)
 
   def resample(s, key):
     k_pool, k_pick = jax.random.split(key)

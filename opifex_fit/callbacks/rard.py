@@ -9,6 +9,7 @@ import numpy as np
 from opifex_fit import validators
 from opifex_fit.parallel import sharding
 from opifex_fit.callbacks import _residual_sampling as rs
+from opifex_fit.problems import device_sampling
 from opifex_fit.callbacks.base import ORDER_PHYSICS, Callback, check_every
 
 
@@ -138,7 +139,7 @@ class RARD(Callback):
 
 def build_rard(problem, term, dtype, *, k, c, n_add, capacity, pool_size, chunk_size):
   """``refine(s, key, points, mask) -> (points, mask, active count)``, for ``learner.compile``."""
-  sample = rs.pool_sampler(problem, term)
+  sample = device_sampling.term_sampler(problem, term)
 
   def refine(s, key, points, mask):
     k_pool, k_pick = jax.random.split(key)

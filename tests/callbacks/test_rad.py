@@ -10,6 +10,7 @@ import pytest
 from flax import nnx
 
 import opifex_fit as of
+from opifex_fit.problems import device_sampling
 from opifex_fit import callbacks as cb
 from opifex_fit.callbacks import _residual_sampling as rs
 
@@ -43,17 +44,17 @@ def test_pools_lie_where_their_term_lives():
   problem = of.PDEProblem(lambda x, u, d: d["t"] - d["xx"], of.Box({"x": (-1, 1), "t": (0, 2)}),
                           conditions=[of.DirichletBC(0.0, on="left"), of.InitialCondition(0.0)])
   key = jax.random.key(1)
-  inside = rs.pool_sampler(problem, "pde")(key, 1000, jnp.float32)
+  inside = device_sampling.term_sampler(problem, "pde")(key, 1000, jnp.float32)
   assert inside.shape == (1000, 2) and inside.dtype == jnp.float32
   assert np.all((inside[:, 0] > -1) & (inside[:, 0] < 1) & (inside[:, 1] >= 0) & (inside[:, 1] < 2))
-  bc = np.asarray(rs.pool_sampler(problem, "bc")(key, 1000, jnp.float32))
+  bc = np.asarray(device_sampling.term_sampler(problem, "bc")(key, 1000, jnp.float32))
   assert np.all(bc[:, 0] == -1) and bc[:, 1].min() < 0.1 and bc[:, 1].max() > 1.9
-  ic = np.asarray(rs.pool_sampler(problem, "ic")(key, 1000, jnp.float32))
+  ic = np.asarray(device_sampling.term_sampler(problem, "ic")(key, 1000, jnp.float32))
   assert np.all(ic[:, 1] == 0) and ic[:, 0].min() < -0.9 and ic[:, 0].max() > 0.9
   # Both faces of a box boundary, in proportion to their measure (equal here).
   box = of.PDEProblem(lambda x, u, d: u, of.Box({"x": (0, 1), "y": (0, 3)}),
                       conditions=[of.DirichletBC(0.0, on=["x_min", "y_max"])])
-  pts = np.asarray(rs.pool_sampler(box, "bc")(key, 4000, jnp.float32))
+  pts = np.asarray(device_sampling.term_sampler(box, "bc")(key, 4000, jnp.float32))
   on_x_min, on_y_max = pts[:, 0] == 0, pts[:, 1] == 3
   assert np.all(on_x_min | on_y_max)
   assert abs(on_x_min.mean() - 0.75) < 0.03  # face x_min has length 3, y_max length 1
