@@ -1,0 +1,131 @@
+"""Time to accuracy on Burgers: opifex-fit against DeepXDE (JAX backend), same recipe.
+
+  u_t + u u_x = (0.01 / pi) u_xx on [-1, 1] x [0, 1], u(x, 0) = -sin(pi x), u(+-1, t) = 0,
+
+with Wu et al.'s hard constraint u = -sin(pi x) + (1 - x^2) t N(x, t) in both
+libraries, N = MLP 2-64-64-64-1 tanh (Glorot normal, zero biases), float32,
+the same 2000 uniform residual points (DeepXDE gets them as anchors), Adam
+1e-3. Every ``--every`` steps both are evaluated against the exact Cole-Hopf
+solution on DeepXDE's 256 x 100 grid; the clock counts training only
+(compilation included, evaluation excluded), as a user's ``fit`` calls see
+it. Reported: the wall time and step at which rel. L2 first falls below
+1e-2 and 1e-3 ("-" if not within ``--max-steps``).
+
+DeepXDE is optional: ``pip install deepxde`` (benchmarks only).
+
+Run: ``python benchmarks/peers/deepxde_burgers_time_to_accuracy.py [--max-steps 20000 --every 500]``
+"""
+
+import argparse
+import os
+import time
+
+os.environ.setdefault("DDE_BACKEND", "jax")
+
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+import optax  # noqa: E402
+from flax import nnx  # noqa: E402
+
+import opifex_fit as of  # noqa: E402
+from opifex_fit.problems.reference import relative_l2  # noqa: E402
+from opifex_fit.problems.reference_solvers import burgers_sine_grid  # noqa: E402
+
+NU = 0.01 / np.pi
+TARGETS = (1e-2, 1e-3)
+
+
+def hard_constraint(x, u):
+  return -jnp.sin(jnp.pi * x[..., 0:1]) + (1 - x[..., 0:1] ** 2) * x[..., 1:2] * u
+
+
+def opifex_trainer(points):
+  problem = of.PDEProblem(lambda x, u, d: d["t"] + u * d["x"] - NU * d["xx"],
+                          of.Box({"x": (-1.0, 1.0), "t": (0.0, 1.0)}),
+                          output_transform=lambda x, u: hard_constraint(x, u)[0])
+  model = of.models.MLP(2, [64, 64, 64, 1], activation="tanh", rngs=nnx.Rngs(0))
+  learner = of.Learner(model, problem, optax.adam(1e-3))
+  data = {"pde": points}
+  return (lambda steps: learner.fit(data, steps=steps, verbose=0),
+          lambda grid: np.asarray(learner.predict(grid)).reshape(-1),
+          lambda: jax.block_until_ready(learner.state.params))
+
+
+def deepxde_trainer(points, dde):
+  geom = dde.geometry.GeometryXTime(dde.geometry.Interval(-1, 1), dde.geometry.TimeDomain(0, 1))
+
+  def pde(x, y):
+    u = y[0] if isinstance(y, tuple) else y
+    first = lambda j: dde.grad.jacobian(y, x, i=0, j=j)
+    u_x, u_t = (v[0] if isinstance(v, tuple) else v for v in (first(0), first(1)))
+    u_xx = dde.grad.hessian(y, x, i=0, j=0)
+    u_xx = u_xx[0] if isinstance(u_xx, tuple) else u_xx
+    return u_t + u * u_x - NU * u_xx
+
+  data = dde.data.TimePDE(geom, pde, [], num_domain=0, anchors=points.astype(np.float32))
+  net = dde.nn.FNN([2, 64, 64, 64, 1], "tanh", "Glorot normal")
+  net.apply_output_transform(hard_constraint)
+  model = dde.Model(data, net)
+  model.compile("adam", lr=1e-3)
+  return (lambda steps: model.train(iterations=steps, display_every=10**9, verbose=0),
+          lambda grid: np.asarray(model.predict(grid)).reshape(-1),
+          lambda: jax.block_until_ready(model.params))
+
+
+def time_to_targets(name, trainer, grid, exact, max_steps, every):
+  train, predict, sync = trainer
+  seconds, reached, curve = 0.0, {}, []
+  for step in range(every, max_steps + every, every):
+    start = time.perf_counter()
+    train(every)
+    sync()
+    seconds += time.perf_counter() - start
+    err = relative_l2(predict(grid), exact)
+    curve.append((step, seconds, err))
+    for target in TARGETS:
+      if err <= target and target not in reached:
+        reached[target] = (step, seconds)
+    if len(reached) == len(TARGETS):
+      break
+  print(f"{name:26s} final step {curve[-1][0]:6d}: rel. L2 {curve[-1][2]:.3e} after "
+        f"{curve[-1][1]:.1f} s of training", flush=True)
+  return reached, curve
+
+
+def main(max_steps=20000, every=500, seed=0):
+  try:
+    import deepxde as dde  # noqa: PLC0415 - optional, and DDE_BACKEND must be set first
+  except ImportError:
+    print("DeepXDE is not installed: `pip install deepxde` to run this peer benchmark; skipped.")
+    return None
+  dde.config.set_default_float("float32")
+  points = of.Box({"x": (-1.0, 1.0), "t": (0.0, 1.0)}).sample_interior(2000, seed=seed)
+  x, t, u = burgers_sine_grid(256, 100, NU)
+  grid = np.stack(np.meshgrid(x, t, indexing="xy"), axis=-1).reshape(-1, 2).astype(np.float32)
+  exact = u.reshape(-1)
+  results = {"opifex-fit": time_to_targets("opifex-fit", opifex_trainer(points), grid, exact,
+                                           max_steps, every),
+             "DeepXDE (JAX)": time_to_targets("DeepXDE (JAX)", deepxde_trainer(points, dde), grid,
+                                              exact, max_steps, every)}
+  print(f"\nBurgers, Adam 1e-3, 2000 fixed points, float32, {jax.devices()[0].device_kind}; "
+        f"evaluated every {every} steps, at most {max_steps}")
+  print("| library        | " + " | ".join(f"to {t:.0e}: step, s" for t in TARGETS) + " |")
+  print("|----------------|" + "|".join("-" * 20 for _ in TARGETS) + "|")
+  for name, (reached, _) in results.items():
+    cells = [f"{reached[t][0]:6d}, {reached[t][1]:7.1f}" if t in reached else "      -" for t in TARGETS]
+    print(f"| {name:14s} | " + " | ".join(f"{c:18s}" for c in cells) + " |")
+  ours, theirs = results["opifex-fit"][0], results["DeepXDE (JAX)"][0]
+  for t in TARGETS:
+    if t in ours and t in theirs:
+      print(f"time ratio DeepXDE / opifex-fit to {t:.0e}: {theirs[t][1] / ours[t][1]:.2f}")
+  return results
+
+
+if __name__ == "__main__":
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("--max-steps", type=int, default=20000)
+  parser.add_argument("--every", type=int, default=500)
+  parser.add_argument("--seed", type=int, default=0)
+  args = parser.parse_args()
+  main(args.max_steps, args.every, args.seed)
