@@ -14,6 +14,7 @@ import pytest
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                 "examples"))
 
+import burgers_pinnacle  # noqa: E402
 import deeponet_antiderivative  # noqa: E402
 import fno_burgers  # noqa: E402
 import fno_darcy  # noqa: E402
@@ -24,6 +25,17 @@ import regression  # noqa: E402
 def test_deeponet_antiderivative_reaches_its_target(tmp_path):
   # The whole example (500/1000 functions, 10000 steps): seconds with shared queries.
   assert deeponet_antiderivative.main(cache_dir=tmp_path, verbose=0) <= 1e-2
+
+
+def test_burgers_pinnacle_runs_both_configurations():
+  errors = burgers_pinnacle.main(steps=100, points=256)
+  assert set(errors) == {"vanilla", "tools"} and all(0 < e < 1.5 for e in errors.values())
+
+
+@pytest.mark.slow
+def test_burgers_pinnacle_tools_beat_the_vanilla_pinn_on_a_short_budget():
+  errors = burgers_pinnacle.main(steps=5000, points=4096)
+  assert errors["tools"] < errors["vanilla"]
 
 
 def test_regression_reaches_its_target():
