@@ -11,6 +11,7 @@ from flax import nnx
 from opifex_fit import validators
 from opifex_fit.callbacks.base import ORDER_PHYSICS, Callback
 from opifex_fit.callbacks.tensorboard import named_leaves
+from opifex_fit.engine.step_hooks import StepHook
 
 TERMS = ("l1", "l2", "spectral")
 
@@ -30,14 +31,16 @@ class WeightPenalty(Callback):
     a coupled weight decay that Adam rescales; for decoupled decay use
     ``optax.adamw(learning_rate, weight_decay=...)``);
   * ``spectral``: the sum over the selected real 2-D kernels of their largest
-    singular value. It is estimated inside the loss with ``power_iterations``
-    steps of power iteration from a fixed start vector (the vectors are not
-    carried between steps: the learner's state has no slot for them), and
-    differentiated as ``u^T W v`` with ``u, v`` held constant, whose gradient
-    ``u v^T`` is that of the exact largest singular value once the iteration
-    has converged. The estimate never exceeds the true value and converges
-    like ``(s2 / s1) ** (2 * power_iterations)``; raise ``power_iterations``
-    for kernels whose two largest singular values are close.
+    singular value, differentiated as ``u^T W v`` with ``u, v`` held constant
+    (gradient ``u v^T``, that of the exact largest singular value once the
+    iteration has converged). In training, as in spectral normalisation
+    (Miyato et al. 2018), the right singular vector ``v`` of each kernel is
+    carried from step to step in the state (a step hook, so it is
+    checkpointed), and ``steps_per_update`` power steps refine it at every
+    step: the estimate follows the slowly changing weights. ``evaluate`` and
+    validation estimate it afresh with ``power_iterations`` steps from a
+    fixed start vector. Estimates never exceed the true value; a fresh one
+    converges like ``(s2 / s1) ** (2 * power_iterations)``.
 
   Gradient clipping through ``optax.chain(optax.clip_by_global_norm(c),
   optax.adam(...))`` clips the gradient of the whole loss, penalties included;
@@ -49,7 +52,8 @@ class WeightPenalty(Callback):
       a substring or list of substrings of the path (``"kernel"``,
       ``"layers/0"``; paths read like ``layers/0/kernel``), or a predicate
       ``path -> bool``. Selecting nothing raises ValueError at fit start.
-    power_iterations: power-iteration steps per spectral estimate (default 20).
+    power_iterations: power-iteration steps of a fresh spectral estimate (default 20).
+    steps_per_update: power steps per training step on the carried vectors (default 1).
 
   Example:
     >>> import numpy as np, optax
@@ -67,13 +71,16 @@ class WeightPenalty(Callback):
   order = ORDER_PHYSICS - 10  # registers its terms before callbacks that read the terms
 
   def __init__(self, l1: float = 0.0, l2: float = 0.0, spectral: float = 0.0, paths=None, *,
-               power_iterations: int = 20):
+               power_iterations: int = 20, steps_per_update: int = 1):
     self.coefficients = {name: validators.check_number(value, name) for name, value in
                          (("l1", l1), ("l2", l2), ("spectral", spectral))}
     self.select = _selector(paths)
     self.paths = paths
     self.power_iterations = validators.positive_int(power_iterations, "power_iterations",
                                                     allow_none=False)
+    self.steps_per_update = validators.positive_int(steps_per_update, "steps_per_update",
+                                                    allow_none=False)
+    self._hook = None
     paths_key = _paths_key(paths)
     self._fns = {name: _term_fn(name, (paths_key, self.power_iterations if name == "spectral"
                                        else None), self.select) for name in TERMS}
@@ -100,6 +107,13 @@ class WeightPenalty(Callback):
                            f" is not this penalty with paths={self.paths!r} and power_iterations="
                            f"{self.power_iterations} (a learner keeps its loss terms; change"
                            f" the weight through learner.loss_weights[{name!r}])") from e
+
+  def step_hook(self, learner):
+    if not self.coefficients["spectral"]:
+      return None
+    if self._hook is None:
+      self._hook = CarriedSpectralHook(self.select, self.power_iterations, self.steps_per_update)
+    return self._hook
 
   def __repr__(self):
     coefs = ", ".join(f"{k}={v:g}" for k, v in self.coefficients.items() if v)
@@ -152,17 +166,48 @@ def spectral_penalty(arrays: dict, iterations: int) -> jax.Array:
   return sum(largest_singular_value(w, iterations) for w in arrays.values() if _is_matrix(w))
 
 
-def largest_singular_value(w: jax.Array, iterations: int) -> jax.Array:
-  """``u^T W v`` after ``iterations`` power steps from a fixed start; ``u, v`` constant."""
-  v = jax.random.normal(jax.random.key(0), (w.shape[1],), w.dtype)
+def largest_singular_value(w: jax.Array, iterations: int, v=None):
+  """``u^T W v`` after ``iterations`` power steps from ``v`` (default a fixed
+  start); ``u, v`` constant. With ``v`` given, returns ``(estimate, new v)``."""
+  carried = v is not None
+  if v is None:
+    v = jax.random.normal(jax.random.key(0), (w.shape[1],), w.dtype)
   wc = jax.lax.stop_gradient(w)
   def step(_, v):
     v = wc.T @ (wc @ v)
     return v / (jnp.linalg.norm(v) + 1e-12)
-  v = jax.lax.fori_loop(0, iterations, step, v / jnp.linalg.norm(v))
+  v = jax.lax.fori_loop(0, iterations, step, v / (jnp.linalg.norm(v) + 1e-12))
   u = wc @ v
   u = u / (jnp.linalg.norm(u) + 1e-12)
-  return u @ w @ v
+  return (u @ w @ v, v) if carried else u @ w @ v
+
+
+class CarriedSpectralHook(StepHook):
+  """The training-time spectral term: power-iteration vectors carried in the state."""
+
+  name = "spectral_power_iteration"
+
+  def __init__(self, select, init_iterations: int, steps_per_update: int):
+    self.select, self.init_iterations = select, init_iterations
+    self.steps_per_update = steps_per_update
+
+  def init(self, learner):
+    # Start where a fresh estimate ends, so the first steps are already converged.
+    out = {}
+    for path, w in select_arrays(learner.model, self.select).items():
+      if _is_matrix(w):
+        out[path] = largest_singular_value(jnp.asarray(w), self.init_iterations,
+                                           jnp.ones((w.shape[1],), w.dtype))[1]
+    return out
+
+  def loss_terms(self, hs, model, batch, terms_fn):
+    terms = terms_fn(model, batch)  # its fresh spectral estimate is replaced (and DCE'd)
+    arrays, new, total = select_arrays(model, self.select), {}, 0.0
+    for path, v in hs.items():
+      sigma, new[path] = largest_singular_value(arrays[path], self.steps_per_update, v)
+      total = total + sigma
+    terms["spectral"] = total
+    return terms, new
 
 
 def _is_matrix(w) -> bool:

@@ -127,3 +127,24 @@ def test_a_different_penalty_on_the_same_learner_is_refused(data):
 def test_positional_order_of_design_section_1():
   reg = cb.WeightPenalty(0.1, 0.2, 0.3, "kernel")
   assert reg.coefficients == {"l1": 0.1, "l2": 0.2, "spectral": 0.3} and reg.paths == "kernel"
+
+
+def test_the_carried_power_iteration_converges_across_steps():
+  import optax
+  from flax import nnx
+
+  import opifex_fit as of
+  from opifex_fit import callbacks as cb
+
+  x = np.linspace(-1, 1, 32)[:, None].astype(np.float32)
+  model = of.models.MLP(1, [24, 24, 1], rngs=nnx.Rngs(3))
+  exact = sum(float(np.linalg.svd(np.asarray(w), compute_uv=False)[0])
+              for p, w in cb.WeightPenalty(paths="kernel").selected(model).items() if w.ndim == 2)
+  learner = of.Learner(model, of.Supervised(), optax.sgd(0.0))  # the weights stay put
+  reg = cb.WeightPenalty(spectral=1.0, paths="kernel", power_iterations=1, steps_per_update=1)
+  history = learner.fit((x, x), steps=200, verbose=0, callbacks=[reg], steps_per_execution=100)
+  fresh = learner.evaluate((x, x))["spectral_loss"]  # one power step from the fixed start
+  assert history["spectral_loss"][-1] == pytest.approx(exact, rel=1e-4)  # 100..200 steps carried
+  assert abs(fresh - exact) > 10 * abs(history["spectral_loss"][-1] - exact)
+  assert sorted(learner.hook_state("spectral_power_iteration")) == [
+      f"layers/{i}/kernel" for i in range(3)]  # one carried vector per kernel
