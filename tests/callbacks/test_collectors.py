@@ -59,6 +59,21 @@ def test_stats_are_taken_at_the_cadence_inside_longer_chunks(tmp_path):
   assert float(rows[0]["grad_norm"]) == pytest.approx(history["grad_norm"][0])
 
 
+def test_collected_values_reach_tensorboard(tmp_path):
+  from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+  _, learner = supervised_learner()
+  history = learner.fit(sine_data(64), steps=10, verbose=0,
+                        callbacks=[cb.GradientStats(every=5), cb.ResidualStats(every=5),
+                                   cb.TensorBoard(str(tmp_path), every=5)])
+  ea = EventAccumulator(str(tmp_path), size_guidance={"scalars": 0, "tensors": 0})
+  ea.Reload()
+  assert {"grad_norm", "update_ratio", "data_residual_max"} <= set(ea.Tags()["scalars"])
+  events = ea.Scalars("grad_norm")
+  assert [e.step for e in events] == [5, 10]
+  np.testing.assert_allclose([e.value for e in events], history["grad_norm"], rtol=1e-6)
+
+
 def test_residual_stats_of_a_pde_problem_equal_the_hand_residuals():
   box = of.Box({"x": (0.0, 1.0)})
   problem = of.PDEProblem(lambda x, u, d: d["xx"] + 1.0, box, [of.DirichletBC(0.0)])
