@@ -106,8 +106,14 @@ def check_deeponet(ns):
 
 
 def check_schedule(ns):
-  assert ns["learner"].step == ns["total_steps"] == 64
-  assert float(ns["schedule"](ns["total_steps"])) == pytest.approx(1e-4, rel=1e-3)
+  assert ns["total_steps"] == 64 and ns["learner"].step == 64 + 16
+  schedule, lr = ns["schedule"], ns["lr_log"]
+  assert float(schedule(ns["total_steps"])) == pytest.approx(1e-4, rel=1e-3)
+  # lr is the rate of the last update of each chunk: the schedule at step - 1
+  assert ns["lr_steps"] == list(range(4, 65, 4))
+  assert lr == pytest.approx([float(schedule(s - 1)) for s in ns["lr_steps"]], rel=1e-4)
+  assert lr[0] < max(lr) and lr[-1] < max(lr)  # the warmup, then the decay
+  assert ns["more"]["lr"][-1] == pytest.approx(0.5 * 1e-4, rel=1e-3)  # times lr_scale
   assert ns["learner"].evaluate((ns["x_train"], ns["y_train"]))["loss"] < ns["initial_loss"]
 
 
@@ -120,9 +126,14 @@ def check_regularization(ns):
 
 
 def check_metrics(ns):
-  h = ns["history"]
-  assert len(h["residual_max"]) >= 2 and all(np.isfinite(h["residual_max"]))
-  assert all(m >= s for m, s in zip(h["residual_max"], h["residual_mean"]))
+  h = ns["history"]  # the learner's History: the first fit's records are the first two
+  assert h.steps == [25, 50, 75, 100]
+  for term in ("pde", "bc"):
+    assert all(np.isfinite(h[f"{term}_residual_max"][:2])) and np.isfinite(h[f"{term}_residual_std"][1])
+    assert all(m >= s for m, s in zip(h[f"{term}_residual_max"][:2], h[f"{term}_residual_mean"][:2]))
+  assert all(g > 0 for g in h["grad_norm"][:2]) and h["grad_max"][1] > 0 and h["update_ratio"][1] > 0
+  assert len(ns["layer_norms"]) == 6  # kernel and bias of three layers
+  assert all(np.isfinite(ns["more"]["grid_residual_max"][2:]))
   assert os.listdir("runs/metrics")
 
 
@@ -140,6 +151,12 @@ def check_sampling(ns):
   h = ns["learner"].history
   assert np.isfinite(h["rad_pde_residual"][1]) and ns["learner"].data["pde"]["points"].shape == (512, 2)
   assert ns["learner"].step == 100 and h["rard_points"][-1] == 256 + 2 * 64  # pde points, two refinements
+  uniform, first = ns["uniform"], ns["first_points"]
+  assert uniform.trace_counts["chunk"] == 1 and uniform.data["bc"].shape == first["bc"].shape
+  assert not np.allclose(uniform.data["bc"], first["bc"])
+  rounds = ns["rounds"]
+  assert [r["round"] for r in rounds] == [0, 1, 2] and [r["step"] for r in rounds] == [40, 80, 120]
+  assert ns["wu"].trace_counts["chunk"] == 2 and all(np.isfinite(r["loss"]) for r in rounds)
 
 
 def check_gradnorm(ns):
@@ -147,6 +164,19 @@ def check_gradnorm(ns):
   weights = [h[f"{t}_weight"][-1] for t in ("pde", "bc", "data")]
   assert sum(weights) == pytest.approx(3.0, rel=1e-4) and weights != [1.0, 1.0, 1.0]
   assert "gradnorm_loss" in h
+  ntk = ns["ntk_history"]
+  assert ntk["ntk_trace_pde"][0] > 0 and ntk["bc_weight"][-1] != 1.0
+  causal = ns["causal_history"]
+  assert 0 < causal["causal_weight_min"][-1] < causal["causal_weight_mean"][-1] < 1
+  assert causal["causal_eps"][-1] == 1.0 and np.isfinite(causal["causal_residual_loss"][-1])
+
+
+def check_multilevel(ns):
+  learner, history = ns["learner"], ns["history"]
+  assert learner.step == 80 and ns["multilevel"].level == 2
+  assert [layer.out_features for layer in learner.model.layers] == [64, 64, 1]
+  assert learner.trace_counts["chunk"] == 3 and decreased(history["loss"])
+  assert ns["growth_change"] < 1e-5
 
 
 def check_see_also(ns):
@@ -168,6 +198,7 @@ CHECKS = {
   "Advanced Metrics Collection": check_metrics,
   "Real-Time Visualization": check_visualization,
   "Robust Checkpointing System": check_checkpointing,
+  "Multilevel Training": check_multilevel,
   "Adaptive Sampling": check_sampling,
   "GradNorm Loss Balancing": check_gradnorm,
   "See Also": check_see_also,
