@@ -13,7 +13,7 @@ from opifex_fit import validators
 from opifex_fit.engine import plan as data_lib
 from opifex_fit.inputs import prefetch, streaming
 from opifex_fit.engine import chunk as step_lib
-from opifex_fit.engine import step_hooks
+from opifex_fit.engine import evaluation, step_hooks
 from opifex_fit.callbacks.base import Callback, sort_callbacks
 from opifex_fit.engine.state import scalar
 
@@ -125,10 +125,10 @@ def _validation(learner, validation_data, validation_every):
     if isinstance(stream, streaming.Batches) and stream.one_shot:
       raise TypeError("validation_data: a one-shot iterator cannot be evaluated more than "
                       "once; pass a re-iterable (a list, a DataLoader) or a HostDataset")
-    return lambda: streaming.evaluate(learner, stream, None)
-  val = learner._place(learner.problem.prepare(learner.model, validation_data,
+    return lambda: evaluation.evaluate(learner, stream)
+  val = learner.place(learner.problem.prepare(learner.model, validation_data,
                                                "validation_data"))
-  return lambda: learner._evaluate_prepared(val)
+  return lambda: evaluation.evaluate_prepared(learner, val)
 
 
 def _refuse_streamed(callbacks, stream) -> None:
@@ -232,7 +232,7 @@ def run_loop(learner, data, *, steps, epochs, batch_size, validation_data,
     if validate is not None and validation_every is None and not val_per_epoch:
       validation_every = chunk
 
-    placement = learner._placement
+    placement = learner.placement
     stacked_shardings = None if stream is None or placement is None else \
         jax.tree.map(lambda a: prefetch.stacked_sharding(placement, a[None]), data)
 
@@ -240,7 +240,7 @@ def run_loop(learner, data, *, steps, epochs, batch_size, validation_data,
       key = ("chunk", n_steps, batch_size, spe, n, stream is not None, hooks, learner.optimizer)
       if placement is not None:  # the shardings are baked into the compiled chunk
         key += (placement.layout(learner.state.data if stream is None else data),)
-      return learner._cached(key, lambda: step_lib.build_chunk(
+      return learner.cached(key, lambda: step_lib.build_chunk(
           graphdef=learner.graphdef, loss_terms_fn=learner.loss_terms_fn, take=problem.take,
           optimizer=learner.optimizer, n_steps=n_steps, batch_size=batch_size,
           num_examples=n, steps_per_epoch=spe, term_names=learner.term_names(),
@@ -265,7 +265,7 @@ def run_loop(learner, data, *, steps, epochs, batch_size, validation_data,
       n_steps = data_lib.chunk_steps(learner.step, chunk, target)
       batches = () if feed is None else (feed.get(n_steps),)
       state, logs = chunk_fn(n_steps)(learner.state, *batches)
-      learner._chunk_done(state)
+      learner.adopt_state(state)
       if pending is not None:
         _process(learner, pending, validate, lambda: True)
         pending = None

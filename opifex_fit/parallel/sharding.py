@@ -229,7 +229,7 @@ def jit_replicated(fn, placement):
 
 def placement_of(learner):
   """The learner's ``DataParallel`` (None: no mesh, one device)."""
-  return getattr(learner, "_placement", None)
+  return learner.placement
 
 
 def logical_state(learner):
