@@ -1,7 +1,7 @@
 """Learner: one model, one problem, one jitted loop, ordered callbacks.
 
 The loop of ``fit`` (this docstring is its specification; the code is in
-``loop.py``)::
+``engine/loop.py``)::
 
   fit(data, steps | epochs, batch_size, validation_data, validation_every,
       callbacks, verbose, steps_per_execution)
@@ -56,7 +56,7 @@ import optax
 from flax import nnx
 
 from opifex_fit import validators
-from opifex_fit.callbacks.base import Callback
+from opifex_fit.callbacks.base import Callback, fit_callbacks
 from opifex_fit.engine import evaluation, modes, services, step_hooks
 from opifex_fit.engine.loop import run_loop
 from opifex_fit.engine.loss_terms import LossTerms
@@ -331,7 +331,7 @@ class Learner:
     """
     return run_loop(self, data, steps=steps, epochs=epochs, batch_size=batch_size,
                     validation_data=validation_data, validation_every=validation_every,
-                    callbacks=callbacks, verbose=verbose,
+                    callbacks=fit_callbacks(callbacks, verbose),
                     steps_per_execution=steps_per_execution)
 
   def evaluate(self, data, *, batch_size=None) -> dict[str, float]:

@@ -32,6 +32,13 @@ ORDER_CHECKPOINT = 50
 ORDER_LOGGER = 90
 
 
+def _does_nothing(hook):
+  """Marks a base hook that does nothing: the loop skips callbacks that do not
+  override it (``engine.loop.overrides``) without knowing this class."""
+  hook.does_nothing = True
+  return hook
+
+
 class Callback:
   """Base class: override the hooks you need; all default to doing nothing.
 
@@ -59,24 +66,31 @@ class Callback:
   status: Any = None
 
   # -- events ---------------------------------------------------------------
+  @_does_nothing
   def on_fit_begin(self, learner) -> None:
     """Before compiling: register loss terms or metrics here."""
 
+  @_does_nothing
   def on_epoch_begin(self, learner) -> None:
     """At the first chunk boundary of an epoch."""
 
+  @_does_nothing
   def on_step_end(self, learner) -> None:
     """At a chunk boundary where ``learner.step % every == 0``."""
 
+  @_does_nothing
   def on_epoch_end(self, learner) -> None:
     """At the chunk boundary where one or more epochs just completed."""
 
+  @_does_nothing
   def on_validation_end(self, learner) -> None:
     """After validation; ``learner.logs`` holds the ``val_*`` entries."""
 
+  @_does_nothing
   def on_fit_end(self, learner) -> None:
     """Always runs, also after an exception (called from ``finally``)."""
 
+  @_does_nothing
   def on_exception(self, learner, exception: BaseException) -> None:
     """When the fit raised; runs before ``on_fit_end``."""
 
@@ -170,3 +184,20 @@ def sort_callbacks(callbacks) -> list[Callback]:
                       f" got {c!r} of type {type(c).__name__}")
     out.append(c)
   return sorted(out, key=lambda c: c.order)
+
+
+def fit_callbacks(callbacks, verbose) -> list[Callback]:
+  """The callbacks of one fit: ``callbacks`` checked, plus a ``HistoryRecorder``
+  (and a ``ProgressBar`` when ``verbose``) unless given, sorted by ``order``."""
+  from opifex_fit.callbacks.history_recorder import HistoryRecorder  # noqa: PLC0415 - they import this module
+  from opifex_fit.callbacks.progress_bar import ProgressBar  # noqa: PLC0415
+  if verbose not in (0, 1, 2):
+    raise ValueError(f"verbose must be 0, 1 or 2; got {verbose!r}")
+  if isinstance(callbacks, Callback) or not hasattr(callbacks, "__iter__"):
+    raise TypeError(f"callbacks must be a list of Callback objects; got {callbacks!r}")
+  callbacks = sort_callbacks(list(callbacks))  # type-checks before anything is added
+  if not any(isinstance(c, HistoryRecorder) for c in callbacks):
+    callbacks.append(HistoryRecorder())
+  if verbose and not any(isinstance(c, ProgressBar) for c in callbacks):
+    callbacks.append(ProgressBar(mode="bar" if verbose == 1 else "lines"))
+  return sort_callbacks(callbacks)
