@@ -145,7 +145,7 @@ class Learner:
   def state(self, value: TrainState):
     if getattr(self, "_state", None) is not None and value.data is not self._state.data:
       self.data_version += 1  # resampled or restored points: losses are not comparable
-    if self._placement is not None:  # keeps every leaf's sharding (pads PDE terms)
+    if self._placement is not None:  # keeps every leaf's sharding (the problem pads its data)
       value = self._placement.place_state(value, self.problem)
     self._state = value
     self._model_synced = False
