@@ -21,6 +21,8 @@ import dataclasses
 from collections.abc import Iterable
 from typing import Any
 
+from opifex_fit.engine.triggers import Always, Every, Trigger
+
 # Default orders (DESIGN section 2): guards first, loggers last, so a checkpoint
 # always stores what loss balancing and early stopping just decided.
 ORDER_GUARD = -100
@@ -46,7 +48,8 @@ class Callback:
     order: lower runs first at every event.
     every: the optimizer-step cadence at which ``on_step_end`` is due, or None
       for "every chunk boundary". The learner chooses its chunk length so that
-      every cadence falls on a chunk boundary.
+      every cadence falls on a chunk boundary. ``trigger`` generalizes it
+      (steps, combinations: ``opifex_fit.engine.triggers``).
     requires_device_data: True if the callback reads ``learner.data`` (the
       training data on the device); ``fit`` then refuses streamed data
       (``HostDataset``, iterables of batches) before anything runs.
@@ -129,8 +132,27 @@ class Callback:
   def load_device_state(self, tree) -> None:
     """Restores what ``device_state`` returned."""
 
+  @property
+  def trigger(self) -> Trigger:
+    """When ``on_step_end`` is due (``opifex_fit.engine.triggers``): set one
+    (``self.trigger = AtSteps(500)``), or by default ``Every(every)`` (every
+    chunk boundary when ``every`` is None). The loop plans its chunk
+    boundaries from it, so a chunk always ends where the callback is due."""
+    trigger = self.__dict__.get("_trigger")
+    if trigger is not None:
+      return trigger
+    return Always() if self.every is None else Every(self.every)
+
+  @trigger.setter
+  def trigger(self, value: Trigger):
+    if not isinstance(value, Trigger):
+      raise TypeError(f"trigger must be an opifex_fit.engine.triggers.Trigger (Every, AtSteps,"
+                      f" AnyOf); got {value!r}")
+    self._trigger = value
+
   def is_due(self, step: int) -> bool:
-    return self.every is None or step % self.every == 0
+    """Whether ``on_step_end`` is due at ``step`` (default: ``trigger.due``)."""
+    return self.trigger.due(step)
 
   def __repr__(self) -> str:
     return f"{type(self).__name__}(order={self.order}, every={self.every})"

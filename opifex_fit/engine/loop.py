@@ -9,7 +9,7 @@ running it), ``on_exception`` (7) and ``_finish`` (8).
 
 The loop takes the callbacks sorted and with their defaults (the learner
 adds them): it knows callbacks only by their hooks and attributes
-(``every``, ``is_due``, ``in_step``, ``observer``, ``runs_last``,
+(``trigger``, ``is_due``, ``in_step``, ``observer``, ``runs_last``,
 ``requires_device_data``, ``monitor``, ``log_names``), never by class.
 """
 
@@ -142,9 +142,10 @@ def _refuse_streamed(callbacks, stream) -> None:
 def _cadences(callbacks, validation_every, validation_epoch, epoch_length):
   """Every step cadence the chunk length must line up with, as ``(what,
   steps, strict)``; ``strict`` ones move if a chunk does not end on them
-  (epoch events only report late: at the next boundary)."""
-  out = [(f"{type(c).__name__}(every={c.every})", c.every, True) for c in callbacks
-         if c.every and not c.in_step]
+  (epoch events only report late: at the next boundary). From the callbacks'
+  triggers (``engine.triggers``) but those acting inside the step (``in_step``)."""
+  out = [(f"{type(c).__name__}(every={n})", n, True) for c in callbacks if not c.in_step
+         for n in c.trigger.boundaries().cadences]
   if validation_every:
     out.append((f"validation_every={validation_every}", validation_every, True))
   elif validation_epoch:  # an epoch event: reported at the first boundary after it
@@ -184,6 +185,7 @@ class _Fit:
   hooks: tuple = ()
   target: int = 0
   chunk: int = 0
+  points: tuple = ()            # single steps a chunk must end at (``AtSteps``)
   val_per_epoch: bool = False
   step_cbs: list = dataclasses.field(default_factory=list)
   epoch_cbs: list = dataclasses.field(default_factory=list)
@@ -240,8 +242,10 @@ def _plan_chunks(learner, fit: _Fit) -> None:
   cadences = _cadences(cbs, fit.validation_every, validate is not None and fit.minibatched and spe,
                        spe if fit.minibatched and (fit.epoch_cbs or fit.begin_cbs) else None)
   cap = data_lib.MAX_CHUNK if fit.stream is None else streaming.chunk_cap(fit.stream, fit.data)
-  fit.chunk = data_lib.chunk_length([c for _, c, _ in cadences], fit.total,
-                                    fit.steps_per_execution, cap=cap)
+  fit.points = tuple(sorted({p for c in cbs if not c.in_step for p in c.trigger.boundaries().points
+                             if learner.step < p < fit.target}))
+  fit.chunk = data_lib.chunk_length_for([c for _, c, _ in cadences], fit.points, fit.total,
+                                        fit.steps_per_execution, cap=cap)
   _check_explicit_chunk(fit.steps_per_execution, cadences)
   fit.val_per_epoch = bool(validate is not None and fit.validation_every is None
                            and fit.minibatched and spe)
@@ -299,7 +303,7 @@ def _run_chunks(learner, fit: _Fit, feed) -> None:
     c.on_epoch_begin(learner)
   pending = None
   while continuing():
-    n_steps = data_lib.chunk_steps(learner.step, fit.chunk, fit.target)
+    n_steps = data_lib.chunk_steps(learner.step, fit.chunk, fit.target, fit.points)
     batches = () if feed is None else (feed.get(n_steps),)
     state, logs = chunk_fn(n_steps)(learner.state, *batches)
     learner.adopt_state(state)
@@ -325,7 +329,7 @@ def _start_feed(learner, fit: _Fit):
   if fit.stream is None:
     return None
   return streaming.feed(learner, fit.stream, fit.data, batch_size=fit.batch_size, spe=fit.spe,
-                        plan=data_lib.chunk_plan(learner.step, fit.chunk, fit.target),
+                        plan=data_lib.chunk_plan(learner.step, fit.chunk, fit.target, fit.points),
                         pos=int(learner.state.batch_pos))
 
 
