@@ -1,7 +1,7 @@
 """Learner: one model, one problem, one jitted loop, ordered callbacks.
 
 The loop of ``fit`` (this docstring is its specification; the code is in
-``loop.py``)::
+``engine/loop.py``)::
 
   fit(data, steps | epochs, batch_size, validation_data, validation_every,
       callbacks, verbose, steps_per_execution)
@@ -17,20 +17,25 @@ The loop of ``fit`` (this docstring is its specification; the code is in
       terms (``add_loss_term``) here, before compiling.
    4. every callback's ``monitor`` is checked against the log names available
       (unknown names raise, listing the available ones).
-   5. K = steps_per_execution: the gcd of all callbacks' ``every``, the
+   5. K = steps_per_execution: the gcd of all callbacks' cadences (their
+      ``trigger``: ``Every(every)`` by default, ``engine.triggers``), the
       validation cadence and the epoch length, capped at 1000 ("auto"). An
       explicit K must divide every callback and validation cadence (else
-      ValueError listing them). The jitted ``run_chunk`` (K steps in
-      ``lax.scan``, the model in train mode) is built once and cached.
+      ValueError listing them). Single steps (``AtSteps``: SwitchOptimizer,
+      Multilevel) are chunk boundaries too: K divides them, or, where that
+      would make K over 4x shorter or K is explicit, the chunk is cut there.
+      The jitted ``run_chunk`` (K steps in ``lax.scan``, the model in train
+      mode) is built once per chunk length and cached.
    6. on_epoch_begin, then until the target step or ``stop_training``:
         state, metrics = run_chunk(state)      # donated; no host sync inside
           (streamed data: run_chunk(state, batches), the K batches a
            background thread stacked and put on the device meanwhile)
-        step += K (chunks end on multiples of K, so cadences line up)
+        step += K (chunks end on multiples of K and at points, so cadences line up)
         if anything is due at this step:
           logs = one device_get of the chunk's mean losses, lr_scale, weights
           if validation is due: logs |= val_* from the jitted evaluate
-          on_step_end      for callbacks whose ``every`` divides step
+          on_step_end      for callbacks due at step (``is_due``: ``every``
+                           divides it, or their ``trigger`` says so)
                            (except ``runs_last`` ones, below)
           on_validation_end for all callbacks, if validation ran
           on_epoch_end     for all callbacks, if an epoch ended in the chunk
@@ -52,24 +57,20 @@ recompilation.
 from __future__ import annotations
 
 import jax
-import jax.numpy as jnp
-import numpy as np
 import optax
 from flax import nnx
 
-from opifex_fit.inputs import batching
 from opifex_fit import validators
-from opifex_fit.engine import modes
-from opifex_fit.engine import services
-from opifex_fit.inputs import streaming
-from opifex_fit.engine import chunk as step_lib
-from opifex_fit.callbacks.base import Callback
-from opifex_fit.history import History
+from opifex_fit.callbacks.base import Callback, fit_callbacks
+from opifex_fit.engine import evaluation, modes, services, step_hooks
 from opifex_fit.engine.loop import run_loop
+from opifex_fit.engine.loss_terms import LossTerms
 from opifex_fit.engine.loss_weights import LossWeights
-from opifex_fit.problems.base import Problem, to_device_tree
+from opifex_fit.engine.optimizers import Optimizers, init_opt_state
+from opifex_fit.engine.state import TrainState, copy_tree, float_dtype, initial_state, scalar
+from opifex_fit.history import History
 from opifex_fit.parallel.sharding import DataParallel
-from opifex_fit.engine.state import TrainState, copy_tree, float_dtype, scalar
+from opifex_fit.problems.base import Problem, to_device_tree
 
 
 class Learner:
@@ -110,8 +111,8 @@ class Learner:
 
   def __init__(self, model, problem, optimizer=None, *, seed: int = 0, mesh=None,
                data_axis: str = "data"):
-    if not isinstance(model, nnx.Module):
-      raise TypeError(f"model must be a flax.nnx.Module; got {type(model).__name__}")
+    # Train-mode graphdef for fit; evaluate/predict use ``eval_graphdef``.
+    self.graphdef, params, rest = modes.split_train(model)
     if not isinstance(problem, Problem):
       raise TypeError(f"problem must be an opifex_fit Problem (Supervised, PDEProblem, ...);"
                       f" got {type(problem).__name__}")
@@ -120,27 +121,19 @@ class Learner:
     if not isinstance(data_axis, str):
       raise TypeError(f"data_axis must be a mesh axis name (str); got {data_axis!r}")
     self._placement = None if mesh is None else DataParallel(mesh, data_axis)
-    self.problem = problem
-    self._model = model
+    self.problem, self._model, self.seed = problem, model, seed
     self.data_version = 0  # counts replacements of state.data (learner.data = ...)
-    # Train-mode graphdef for fit; evaluate/predict use ``eval_graphdef``.
-    self.graphdef, params, rest = nnx.split(modes.train_view(model), nnx.Param, ...)
     self._eval_graphdef = (None, None)
     self.trace_counts: dict[str, int] = {}
-    self._extra_terms: dict = {}
+    self._terms = LossTerms(problem)
     self._jit_cache: dict = {}
-    self._optimizer = self._check_optimizer(optimizer or optax.adam(1e-3))
-    dtype = float_dtype(params)  # weights and lr_scale follow the params
+    self._optimizers = Optimizers()
+    self._optimizer = self._optimizers.wrap(optimizer or optax.adam(1e-3))
     defaults = problem.default_weights()
-    weights = {t: scalar(validators.nonnegative_float(defaults.get(t, 1.0), f"weights[{t!r}]"),
-                         dtype) for t in problem.term_names()}
-    self.state = TrainState(
-        params=copy_tree(params), rest=copy_tree(rest),
-        opt_state=self._init_opt_state(params), step=scalar(0, jnp.int32),
-        rng=jax.random.key(seed), loss_weights=weights, lr_scale=scalar(1.0, dtype),
-        data=None, skipped=scalar(0, jnp.int32), epoch=scalar(0, jnp.int32),
-        batch_pos=scalar(0, jnp.int32), perm=jnp.zeros((0,), jnp.int32))
-    self.seed = seed
+    weights = {t: validators.nonnegative_float(defaults.get(t, 1.0), f"weights[{t!r}]")
+               for t in problem.term_names()}
+    self.state = initial_state(params, rest, init_opt_state(self._optimizer, params),
+                               seed=seed, weights=weights)
     self.history = History()
     self.logs: dict[str, float] = {}
     self.callbacks: list[Callback] = []
@@ -157,13 +150,14 @@ class Learner:
   def state(self, value: TrainState):
     if getattr(self, "_state", None) is not None and value.data is not self._state.data:
       self.data_version += 1  # resampled or restored points: losses are not comparable
-    if self._placement is not None:  # keeps every leaf's sharding (pads PDE terms)
+    if self._placement is not None:  # keeps every leaf's sharding (the problem pads its data)
       value = self._placement.place_state(value, self.problem)
     self._state = value
     self._model_synced = False
 
-  def _chunk_done(self, value: TrainState):
-    """The chunk's output: already placed by its ``out_shardings``."""
+  def adopt_state(self, value: TrainState) -> None:
+    """Takes the state a chunk returned (the loop): already placed by the
+    chunk's ``out_shardings``, so unlike ``state = ...`` nothing is re-placed."""
     self._state, self._model_synced = value, False
 
   @property
@@ -179,6 +173,11 @@ class Learner:
   def mesh(self):
     """The data-parallel mesh (None: one device)."""
     return None if self._placement is None else self._placement.mesh
+
+  @property
+  def placement(self) -> DataParallel | None:
+    """The placement rules on the mesh (``parallel.sharding.DataParallel``; None: one device)."""
+    return self._placement
 
   @property
   def model(self) -> nnx.Module:
@@ -232,8 +231,8 @@ class Learner:
     """A new optimizer starts from fresh optimizer state. The chunk compiles
     once per optimizer object: setting one used before (Adam again after
     L-BFGS, as resampling rounds do) reuses its compiled chunk."""
-    self._optimizer = self._check_optimizer(value)
-    self.state = self._state.replace(opt_state=self._init_opt_state(self._state.params))
+    self._optimizer = self._optimizers.wrap(value)
+    self.state = self._state.replace(opt_state=init_opt_state(self._optimizer, self._state.params))
 
   def replace_model(self, model: nnx.Module) -> None:
     """Trains ``model`` from the next chunk on (model growth: ``cb.Multilevel``).
@@ -244,23 +243,14 @@ class Learner:
     and evaluation recompile once. Step, RNG, loss weights, ``lr_scale``,
     data and history stay. ``model`` must keep the float dtype of the params.
     """
-    if not isinstance(model, nnx.Module):
-      raise TypeError(f"model must be a flax.nnx.Module; got {type(model).__name__}")
-    graphdef, params, rest = nnx.split(modes.train_view(model), nnx.Param, ...)
+    graphdef, params, rest = modes.split_train(model)
     if float_dtype(params) != self._state.lr_scale.dtype:
       raise ValueError(f"replace_model: the new model's float dtype {float_dtype(params)} must be "
                        f"the current one, {self._state.lr_scale.dtype}")
     self._model, self.graphdef = model, graphdef
     self.state = self._state.replace(params=copy_tree(params), rest=copy_tree(rest),
-                                     opt_state=self._init_opt_state(params))
+                                     opt_state=init_opt_state(self._optimizer, params))
     self._jit_cache.clear()
-
-  def _init_opt_state(self, params):
-    # Own, strongly typed buffers: some inits (optax.lbfgs) keep references to
-    # the params (the chunk donates both: "donate the same buffer twice") or
-    # make weakly typed scalars (the chunk returns them strong: a retrace).
-    # copy_tree does both without compiling a copy per shape.
-    return copy_tree(self._optimizer.init(params))
 
   def save(self, path, *, overwrite: bool = False) -> None:
     """Writes the current weights (Orbax); see ``opifex_fit.persistence.saving``."""
@@ -281,12 +271,7 @@ class Learner:
   def set_hook_state(self, name: str, value) -> None:
     """Writes a hook's device state; same structure, shapes and dtypes only
     (a new value then never recompiles)."""
-    old = self.hook_state(name)
-    if jax.tree.structure(value) == jax.tree.structure(old):  # numbers take the old dtypes
-      value = jax.tree.map(lambda v, o: v if isinstance(v, jax.Array) else jnp.asarray(v, o.dtype),
-                           value, old)
-    validators.check_same_structure(value, old, f"hook state {name!r}")
-    self.state = self._state.replace(hooks=dict(self._state.hooks, **{name: value}))
+    self.state = self._state.replace(hooks=step_hooks.replacement(self._state.hooks, name, value))
 
   def next_key(self) -> jax.Array:
     """A fresh PRNG key split off the state's key (checkpointed with it)."""
@@ -296,56 +281,50 @@ class Learner:
 
   # -- loss terms -----------------------------------------------------------
   def term_names(self) -> tuple[str, ...]:
-    return tuple(self.problem.term_names()) + tuple(self._extra_terms)
+    return self._terms.names()
 
   def add_loss_term(self, name: str, fn, weight: float = 1.0) -> None:
     """Adds ``weight * fn(model, data)`` to the loss (call before compiling,
     e.g. from ``on_fit_begin``). Re-adding the same ``fn`` is a no-op."""
-    if not isinstance(name, str) or not name:
-      raise ValueError(f"name must be a non-empty string; got {name!r}")
-    if not callable(fn):
-      raise TypeError(f"fn must be callable (model, data) -> scalar; got {fn!r}")
-    if name in self._extra_terms and self._extra_terms[name] is fn:
-      return
-    if name in self.term_names():
-      raise ValueError(f"loss term {name!r} already exists; terms are {self.term_names()}")
-    weight = validators.nonnegative_float(weight, f"weight (of loss term {name!r})")
-    self._extra_terms[name] = fn
-    dtype = self._state.lr_scale.dtype  # the params' float dtype
-    weights = dict(self._state.loss_weights, **{name: scalar(weight, dtype)})
-    self.state = self._state.replace(loss_weights=weights)
-    self._jit_cache.clear()
+    weight = self._terms.add(name, fn, weight)
+    if weight is not None:
+      weights = dict(self._state.loss_weights, **{name: scalar(weight, self._state.lr_scale.dtype)})
+      self.state = self._state.replace(loss_weights=weights)
+      self._jit_cache.clear()
 
   def loss_terms_fn(self, model, data) -> dict:
-    terms = dict(self.problem.loss_terms(model, data))
-    for name, fn in self._extra_terms.items():
-      terms[name] = fn(model, data)
-    return terms
+    """``{term: unweighted loss}``: the problem's terms and the added ones."""
+    return self._terms(model, data)
 
   # -- services for callbacks (opifex_fit.engine.services) ----------------------
   def compile(self, name: str, fn, *, eval_mode: bool = False, key=None):
-    """``run(*args) -> fn(s, *args)`` jitted, with ``s`` a ``services.StateView``
-    of the CURRENT state at every call (``s.model``, ``s.params``,
-    ``s.term_losses``, ``s.term_gradients``, ``s.residuals``). Cached per
-    ``(name, key, eval_mode, model structure, loss terms)``, each trace counted
-    in ``trace_counts[name]``, placed on the mesh. See ``engine.services``."""
+    """``run(*args) -> fn(s, *args)`` jitted, ``s`` a ``services.StateView`` of the
+    current state; cached, trace-counted, placed (see ``engine.services``)."""
     return services.compile_fn(self, name, fn, eval_mode=eval_mode, key=key)
 
   def term_losses(self, terms=None, data=None) -> dict:
-    """``{term: unweighted loss}`` (device scalars, train mode) of the current
-    state on ``data`` (default: the training data ``learner.data``)."""
+    """``{term: unweighted loss}`` of the current state (default data: ``learner.data``)."""
     return services.term_losses(self, terms, data)
 
   def term_gradients(self, terms=None, data=None, select=None):
-    """``(losses (T,), grads)``: the terms' float32 losses and, per selected
-    parameter leaf (``select``: indices into ``jax.tree.leaves(state.params)``,
-    None: all), its gradients stacked per term, ``(T, *leaf.shape)``."""
+    """``(losses (T,), grads)``: per selected parameter leaf, ``(T, *leaf.shape)``."""
     return services.term_gradients(self, terms, data, select)
 
   def residuals(self, term: str, points, chunk_size=None, *, eval_mode: bool = False):
-    """Pointwise residuals of a problem term at ``points`` ``(m, dim)`` for the
-    current state: ``(m,)`` or ``(m, k)`` (``problem.pointwise_residuals``)."""
+    """Pointwise residuals of a problem term at ``points`` ``(m, dim)``."""
     return services.residuals(self, term, points, chunk_size, eval_mode=eval_mode)
+
+  def cached(self, key, build):
+    """The jitted function cached under ``key`` (built by ``build()`` once); the
+    cache is cleared when the model or the loss terms change (``replace_model``,
+    ``add_loss_term``); chunk keys name their optimizer."""
+    if key not in self._jit_cache:
+      self._jit_cache[key] = build()
+    return self._jit_cache[key]
+
+  def place(self, tree):
+    """Inputs on the mesh: split where the leading dimension divides, else replicated."""
+    return tree if self._placement is None else self._placement.place(tree)
 
   # -- fit / evaluate / predict ---------------------------------------------------
   def fit(self, data=None, *, steps=None, epochs=None, batch_size=None,
@@ -357,88 +336,17 @@ class Learner:
     """
     return run_loop(self, data, steps=steps, epochs=epochs, batch_size=batch_size,
                     validation_data=validation_data, validation_every=validation_every,
-                    callbacks=callbacks, verbose=verbose,
+                    callbacks=fit_callbacks(callbacks, verbose),
                     steps_per_execution=steps_per_execution)
 
   def evaluate(self, data, *, batch_size=None) -> dict[str, float]:
     """In eval mode: the weighted total ``loss``, each ``<term>_loss`` and the
     problem's metrics (``Supervised``: ``relative_l2``) on ``data`` (arrays, a
     ``HostDataset`` or an iterable of batches: example-weighted means)."""
-    stream = streaming.as_stream(data)
-    if stream is not None:
-      out = streaming.evaluate(self, stream, batch_size)
-    else:
-      out = self._evaluate_prepared(self.problem.prepare(self.model, data, "data"), batch_size)
-    return {k: float(v) for k, v in out.items()}
+    return {k: float(v) for k, v in evaluation.evaluate(self, data, batch_size).items()}
 
   def predict(self, x, *, batch_size=None) -> jax.Array:
     """The model output for ``x`` in eval mode (in batches along the leading
     axis if asked). Inputs the model cannot take raise ValueError naming the
     shapes, before anything compiles."""
-    batch_size = validators.positive_int(batch_size, "batch_size")
-    fn = self._cached("predict", lambda: step_lib.build_predict(
-        graphdef=self.eval_graphdef, predict_fn=self.problem.predict,
-        trace_counts=self.trace_counts, placement=self._placement))
-    n = max(np.shape(a)[0] for a in jax.tree.leaves(x))
-    if batch_size is None or batch_size >= n:
-      inputs = self._place(jax.tree.map(jnp.asarray, x))
-      self._check_predict_input(fn, inputs, x)
-      return fn(self._state.params, self._state.rest, inputs)
-    # Sliced before the transfer (host inputs larger than the device are fine);
-    # shared inputs (leading dimension 1) go whole with every slice.
-    def part(i):
-      return jax.tree.map(lambda a: jnp.asarray(a if np.shape(a)[0] == 1 else a[i:i + batch_size]), x)
-    self._check_predict_input(fn, self._place(part(0)), x)
-    parts = [fn(self._state.params, self._state.rest, self._place(part(i)))
-             for i in range(0, n, batch_size)]
-    return jax.tree.map(lambda *p: jnp.concatenate(p), *parts)
-
-  def _check_predict_input(self, fn, inputs, x) -> None:
-    """Traces ``fn`` on ``inputs`` (jit's own trace cache: no extra trace for
-    the call that follows) and turns a failure into a ValueError with shapes."""
-    traces = dict(self.trace_counts)
-    try:
-      jax.eval_shape(fn, self._state.params, self._state.rest, inputs)
-    except Exception as e:  # rethrown with the shapes that matter
-      self.trace_counts.clear()
-      self.trace_counts.update(traces)  # nothing was compiled
-      seen = None if self._state.data is None else self.problem.model_inputs(self._state.data)
-      hint = "" if seen is None else \
-          f" (it was trained on x of shape {jax.tree.map(np.shape, seen)})"
-      raise ValueError(f"predict: x of shape {jax.tree.map(np.shape, x)} does not fit the "
-                       f"model{hint}: {type(e).__name__}: {e}") from e
-
-  # -- internals used by the loop ------------------------------------------------
-  def _evaluate_prepared(self, data, batch_size=None) -> dict:
-    fn = self._cached("eval", lambda: step_lib.build_eval(
-        graphdef=self.eval_graphdef, loss_terms_fn=self.loss_terms_fn, trace_counts=self.trace_counts,
-        placement=self._placement, metrics_fn=self.problem.metrics))
-    batch_size = validators.positive_int(batch_size, "batch_size")
-    n = self.problem.num_examples(data)
-    data = self._place(data)
-    args = (self._state.params, self._state.rest)
-    if batch_size is None or n is None or batch_size >= n:
-      return fn(*args, data, self._state.loss_weights)
-    return batching.example_weighted_mean(
-        (fn(*args, self.problem.take(data, index), self._state.loss_weights), len(index))
-        for index in (jnp.arange(i, min(i + batch_size, n)) for i in range(0, n, batch_size)))
-
-  def _place(self, tree):
-    """Inputs on the mesh: split where the leading dimension divides, else replicated."""
-    return tree if self._placement is None else self._placement.place(tree)
-
-  def _cached(self, key, build):
-    if key not in self._jit_cache:
-      self._jit_cache[key] = build()
-    return self._jit_cache[key]
-
-  def _check_optimizer(self, optimizer):
-    if not isinstance(optimizer, optax.GradientTransformation):
-      raise TypeError(f"optimizer must be an optax.GradientTransformation (e.g. "
-                      f"optax.adam(1e-3)); got {optimizer!r} of type {type(optimizer).__name__}")
-    # One wrapper per optimizer object: the wrapper keys the compiled chunk.
-    wrapped = getattr(self, "_wrapped_optimizers", {})
-    self._wrapped_optimizers = wrapped
-    if id(optimizer) not in wrapped or wrapped[id(optimizer)][0] is not optimizer:
-      wrapped[id(optimizer)] = (optimizer, optax.with_extra_args_support(optimizer))
-    return wrapped[id(optimizer)][1]
+    return evaluation.predict(self, x, batch_size)

@@ -21,6 +21,8 @@ import dataclasses
 from collections.abc import Iterable
 from typing import Any
 
+from opifex_fit.engine.triggers import Always, Every, Trigger
+
 # Default orders (DESIGN section 2): guards first, loggers last, so a checkpoint
 # always stores what loss balancing and early stopping just decided.
 ORDER_GUARD = -100
@@ -32,6 +34,13 @@ ORDER_CHECKPOINT = 50
 ORDER_LOGGER = 90
 
 
+def _does_nothing(hook):
+  """Marks a base hook that does nothing: the loop skips callbacks that do not
+  override it (``engine.loop.overrides``) without knowing this class."""
+  hook.does_nothing = True
+  return hook
+
+
 class Callback:
   """Base class: override the hooks you need; all default to doing nothing.
 
@@ -39,7 +48,8 @@ class Callback:
     order: lower runs first at every event.
     every: the optimizer-step cadence at which ``on_step_end`` is due, or None
       for "every chunk boundary". The learner chooses its chunk length so that
-      every cadence falls on a chunk boundary.
+      every cadence falls on a chunk boundary. ``trigger`` generalizes it
+      (steps, combinations: ``opifex_fit.engine.triggers``).
     requires_device_data: True if the callback reads ``learner.data`` (the
       training data on the device); ``fit`` then refuses streamed data
       (``HostDataset``, iterables of batches) before anything runs.
@@ -59,24 +69,31 @@ class Callback:
   status: Any = None
 
   # -- events ---------------------------------------------------------------
+  @_does_nothing
   def on_fit_begin(self, learner) -> None:
     """Before compiling: register loss terms or metrics here."""
 
+  @_does_nothing
   def on_epoch_begin(self, learner) -> None:
     """At the first chunk boundary of an epoch."""
 
+  @_does_nothing
   def on_step_end(self, learner) -> None:
     """At a chunk boundary where ``learner.step % every == 0``."""
 
+  @_does_nothing
   def on_epoch_end(self, learner) -> None:
     """At the chunk boundary where one or more epochs just completed."""
 
+  @_does_nothing
   def on_validation_end(self, learner) -> None:
     """After validation; ``learner.logs`` holds the ``val_*`` entries."""
 
+  @_does_nothing
   def on_fit_end(self, learner) -> None:
     """Always runs, also after an exception (called from ``finally``)."""
 
+  @_does_nothing
   def on_exception(self, learner, exception: BaseException) -> None:
     """When the fit raised; runs before ``on_fit_end``."""
 
@@ -115,8 +132,27 @@ class Callback:
   def load_device_state(self, tree) -> None:
     """Restores what ``device_state`` returned."""
 
+  @property
+  def trigger(self) -> Trigger:
+    """When ``on_step_end`` is due (``opifex_fit.engine.triggers``): set one
+    (``self.trigger = AtSteps(500)``), or by default ``Every(every)`` (every
+    chunk boundary when ``every`` is None). The loop plans its chunk
+    boundaries from it, so a chunk always ends where the callback is due."""
+    trigger = self.__dict__.get("_trigger")
+    if trigger is not None:
+      return trigger
+    return Always() if self.every is None else Every(self.every)
+
+  @trigger.setter
+  def trigger(self, value: Trigger):
+    if not isinstance(value, Trigger):
+      raise TypeError(f"trigger must be an opifex_fit.engine.triggers.Trigger (Every, AtSteps,"
+                      f" AnyOf); got {value!r}")
+    self._trigger = value
+
   def is_due(self, step: int) -> bool:
-    return self.every is None or step % self.every == 0
+    """Whether ``on_step_end`` is due at ``step`` (default: ``trigger.due``)."""
+    return self.trigger.due(step)
 
   def __repr__(self) -> str:
     return f"{type(self).__name__}(order={self.order}, every={self.every})"
@@ -170,3 +206,20 @@ def sort_callbacks(callbacks) -> list[Callback]:
                       f" got {c!r} of type {type(c).__name__}")
     out.append(c)
   return sorted(out, key=lambda c: c.order)
+
+
+def fit_callbacks(callbacks, verbose) -> list[Callback]:
+  """The callbacks of one fit: ``callbacks`` checked, plus a ``HistoryRecorder``
+  (and a ``ProgressBar`` when ``verbose``) unless given, sorted by ``order``."""
+  from opifex_fit.callbacks.history_recorder import HistoryRecorder  # noqa: PLC0415 - they import this module
+  from opifex_fit.callbacks.progress_bar import ProgressBar  # noqa: PLC0415
+  if verbose not in (0, 1, 2):
+    raise ValueError(f"verbose must be 0, 1 or 2; got {verbose!r}")
+  if isinstance(callbacks, Callback) or not hasattr(callbacks, "__iter__"):
+    raise TypeError(f"callbacks must be a list of Callback objects; got {callbacks!r}")
+  callbacks = sort_callbacks(list(callbacks))  # type-checks before anything is added
+  if not any(isinstance(c, HistoryRecorder) for c in callbacks):
+    callbacks.append(HistoryRecorder())
+  if verbose and not any(isinstance(c, ProgressBar) for c in callbacks):
+    callbacks.append(ProgressBar(mode="bar" if verbose == 1 else "lines"))
+  return sort_callbacks(callbacks)

@@ -16,7 +16,7 @@ with coarsening, the training data of the new level's shape through the
 ``learner.state`` setter (``learner.data =`` only takes data of unchanged
 shapes, since it promises not to recompile): exactly one declared
 recompilation of the chunk per level, ``learner.trace_counts["chunk"]``
-counts it. ``every`` is the gcd of ``levels``, so a chunk ends at each switch.
+counts it. Its trigger is ``AtSteps(*levels)``, so a chunk ends at each switch.
 
 Checkpoints store the level (``state_dict``); on a resume ``Checkpoint``
 loads it before the TrainState (``changes_structure``), the callback grows a
@@ -49,6 +49,7 @@ import jax
 from flax import nnx
 
 from opifex_fit.callbacks.base import ORDER_CHECKPOINT, Callback
+from opifex_fit.engine.triggers import AtSteps
 from opifex_fit.models.fno import FNO
 from opifex_fit.models.growth import grow_fno, grow_mlp
 from opifex_fit.models.mlp import MLP
@@ -124,7 +125,7 @@ class Multilevel(Callback):
       raise TypeError(f"grow must be None or a callable (model, level, rngs) -> model; got {grow!r}")
     self.grow = grow
     self.verbose = verbose
-    self.every = math.gcd(*self.levels)  # a chunk boundary at every switch
+    self.trigger = AtSteps(*self.levels)  # a chunk boundary at every switch
     self.requires_device_data = self.coarsening_factor > 1
     self.level, self.switch_steps = 0, []
     self._learner, self._installed, self._pending, self._full = None, None, None, None

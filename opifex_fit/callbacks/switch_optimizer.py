@@ -26,6 +26,7 @@ import dataclasses
 import optax
 
 from opifex_fit.callbacks.base import ORDER_CHECKPOINT, Callback, check_every, load_status, status_field
+from opifex_fit.engine.triggers import AtSteps
 
 
 @dataclasses.dataclass
@@ -59,7 +60,7 @@ class SwitchOptimizer(Callback):
       raise TypeError(f"optimizer must be an optax.GradientTransformation such as"
                       f" optax.lbfgs(); got {optimizer!r}")
     self.optimizer = optimizer
-    self.every = self.at_step  # so that a chunk ends exactly at at_step
+    self.trigger = AtSteps(self.at_step)  # so that a chunk ends exactly at at_step
     self.status = SwitchState()
 
   switched = status_field("switched")

@@ -195,26 +195,37 @@ def build_chunk(*, graphdef, loss_terms_fn: Callable, take: Callable,
     state = state.replace(params=params, rest=rest, opt_state=opt_state, data=data,
                           step=state.step + 1, skipped=state.skipped + (~ok).astype(jnp.int32),
                           epoch=epoch, batch_pos=pos, perm=perm, hooks=hook_states)
-    dtype = float_dtype(params)
     outputs = {"loss": loss, **{f"{t}_loss": terms[t] for t in term_names}}
-    outputs = {k: jnp.asarray(v).astype(dtype) for k, v in outputs.items()}
+    outputs = {k: jnp.asarray(v).astype(float_dtype(params)) for k, v in outputs.items()}
     return (state, acc.merge(collection.single_from_model_output(**outputs))), None
 
   def run_chunk(state: TrainState, batches=None):
     trace_counts["chunk"] = trace_counts.get("chunk", 0) + 1
     acc = empty_metrics(collection, float_dtype(state.params))
     (state, acc), _ = jax.lax.scan(one_step, (state, acc), batches, length=n_steps)
-    # The logs are outputs, not views of the (donated) state: they stay valid
-    # while the next chunk runs, so the loop can read them late.
-    logs = dict(acc.compute(), lr_scale=state.lr_scale, skipped_updates=state.skipped)
-    lr = learning_rate_of(state.opt_state)
-    if lr is not None:  # the real step size: the schedule's value times lr_scale
-      logs["lr"] = lr.astype(state.lr_scale.dtype) * state.lr_scale
-    if len(state.loss_weights) > 1:
-      logs.update({f"{t}_weight": w for t, w in state.loss_weights.items()})
-    logs.update(step_hooks.logs_of(hooks, state.hooks))
-    return state, logs
+    return state, chunk_logs(state, acc, hooks)
 
+  return _jit_chunk(run_chunk, placement, state_shardings, batch_shardings, streamed)
+
+
+def chunk_logs(state: TrainState, acc, hooks) -> dict:
+  """The logs of a chunk: its mean losses (``acc``), ``lr_scale``, skipped
+  updates, the learning rate, the loss weights and the hooks' logs. They are
+  outputs, not views of the (donated) state: they stay valid while the next
+  chunk runs, so the loop can read them late."""
+  logs = dict(acc.compute(), lr_scale=state.lr_scale, skipped_updates=state.skipped)
+  lr = learning_rate_of(state.opt_state)
+  if lr is not None:  # the real step size: the schedule's value times lr_scale
+    logs["lr"] = lr.astype(state.lr_scale.dtype) * state.lr_scale
+  if len(state.loss_weights) > 1:
+    logs.update({f"{t}_weight": w for t, w in state.loss_weights.items()})
+  logs.update(step_hooks.logs_of(hooks, state.hooks))
+  return logs
+
+
+def _jit_chunk(run_chunk, placement, state_shardings, batch_shardings, streamed: bool):
+  """``run_chunk`` jitted with the state donated; on a mesh with the state's
+  shardings in and out (the logs replicated)."""
   if placement is None:
     return jax.jit(run_chunk, donate_argnums=0)
   in_shardings = (state_shardings, batch_shardings) if streamed else (state_shardings,)

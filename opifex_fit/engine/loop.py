@@ -1,21 +1,33 @@
 """The event loop behind ``Learner.fit`` (its specification is the docstring
-of ``opifex_fit.learner``)."""
+of ``opifex_fit.learner``).
+
+``run_loop`` reads as the specification's steps: ``_prepare_fit`` (1: every
+argument checked, the data placed), the callbacks' setup (3-4),
+``_plan_chunks`` (5: the chunk length and the jitted chunk), ``_run_chunks``
+(6: the loop, ``_boundary`` saying what is due where and ``_process``
+running it), ``on_exception`` (7) and ``_finish`` (8).
+
+The loop takes the callbacks sorted and with their defaults (the learner
+adds them): it knows callbacks only by their hooks and attributes
+(``trigger``, ``is_due``, ``in_step``, ``observer``, ``runs_last``,
+``requires_device_data``, ``monitor``, ``log_names``), never by class.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
 
-from opifex_fit.inputs import batching
 from opifex_fit import validators
-from opifex_fit.engine import plan as data_lib
-from opifex_fit.inputs import prefetch, streaming
 from opifex_fit.engine import chunk as step_lib
-from opifex_fit.engine import step_hooks
-from opifex_fit.callbacks.base import Callback, sort_callbacks
+from opifex_fit.engine import evaluation, step_hooks
+from opifex_fit.engine import plan as data_lib
 from opifex_fit.engine.state import scalar
+from opifex_fit.inputs import batching, prefetch, streaming
 
 
 def available_logs(learner, has_validation: bool) -> list[str]:
@@ -43,24 +55,11 @@ def _check_monitors(learner, has_validation: bool) -> None:
                        f"metric{hint}; available: {sorted(names)}")
 
 
-def _default_callbacks(callbacks, verbose) -> list[Callback]:
-  from opifex_fit.callbacks.history_recorder import HistoryRecorder
-  from opifex_fit.callbacks.progress_bar import ProgressBar
-  if isinstance(callbacks, Callback) or not hasattr(callbacks, "__iter__"):
-    raise TypeError(f"callbacks must be a list of Callback objects; got {callbacks!r}")
-  callbacks = list(callbacks)
-  sort_callbacks(callbacks)  # type-checks before anything is added
-  if not any(isinstance(c, HistoryRecorder) for c in callbacks):
-    callbacks.append(HistoryRecorder())
-  if verbose and not any(isinstance(c, ProgressBar) for c in callbacks):
-    callbacks.append(ProgressBar(mode="bar" if verbose == 1 else "lines"))
-  return sort_callbacks(callbacks)
-
-
 def overrides(callback, hook: str) -> bool:
-  """Whether ``callback`` does something at ``hook`` (base hooks do nothing)."""
-  fn = getattr(callback, hook)  # instance attributes count (LambdaCallback)
-  return getattr(fn, "__func__", fn) is not getattr(Callback, hook)
+  """Whether ``callback`` does something at ``hook``: the base class marks its
+  empty hooks ``does_nothing`` (instance attributes count: LambdaCallback)."""
+  fn = getattr(callback, hook)
+  return not getattr(getattr(fn, "__func__", fn), "does_nothing", False)
 
 
 class Boundary:
@@ -80,7 +79,7 @@ class Boundary:
         getattr(c, "observer", False) for c in self.step_cbs + self.epoch_cbs + self.begin_cbs)
 
 
-def _process(learner, b: Boundary, validate, stopping_check) -> None:
+def _process(learner, b: Boundary, validate, continuing) -> None:
   """Runs the hooks of one boundary (with ``learner.step`` as of that boundary)."""
   now_step, now_epoch = learner.step, learner.epoch
   learner.step, learner.epoch = b.step, b.epoch
@@ -107,7 +106,7 @@ def _process(learner, b: Boundary, validate, stopping_check) -> None:
              and overrides(c, "on_step_end") and c.is_due(b.step)]
   for c in last:
     c.on_step_end(learner)
-  if stopping_check():
+  if continuing():
     for c in b.begin_cbs:
       c.on_epoch_begin(learner)
   learner.step, learner.epoch = now_step, now_epoch
@@ -125,10 +124,9 @@ def _validation(learner, validation_data, validation_every):
     if isinstance(stream, streaming.Batches) and stream.one_shot:
       raise TypeError("validation_data: a one-shot iterator cannot be evaluated more than "
                       "once; pass a re-iterable (a list, a DataLoader) or a HostDataset")
-    return lambda: streaming.evaluate(learner, stream, None)
-  val = learner._place(learner.problem.prepare(learner.model, validation_data,
-                                               "validation_data"))
-  return lambda: learner._evaluate_prepared(val)
+    return lambda: evaluation.evaluate(learner, stream)
+  val = learner.place(learner.problem.prepare(learner.model, validation_data, "validation_data"))
+  return lambda: evaluation.evaluate_prepared(learner, val)
 
 
 def _refuse_streamed(callbacks, stream) -> None:
@@ -144,9 +142,10 @@ def _refuse_streamed(callbacks, stream) -> None:
 def _cadences(callbacks, validation_every, validation_epoch, epoch_length):
   """Every step cadence the chunk length must line up with, as ``(what,
   steps, strict)``; ``strict`` ones move if a chunk does not end on them
-  (epoch events only report late: at the next boundary)."""
-  out = [(f"{type(c).__name__}(every={c.every})", c.every, True) for c in callbacks
-         if c.every and not c.in_step]
+  (epoch events only report late: at the next boundary). From the callbacks'
+  triggers (``engine.triggers``) but those acting inside the step (``in_step``)."""
+  out = [(f"{type(c).__name__}(every={n})", n, True) for c in callbacks if not c.in_step
+         for n in c.trigger.boundaries().cadences]
   if validation_every:
     out.append((f"validation_every={validation_every}", validation_every, True))
   elif validation_epoch:  # an epoch event: reported at the first boundary after it
@@ -169,12 +168,37 @@ def _check_explicit_chunk(steps_per_execution, cadences) -> None:
                      f"{fits}) or steps_per_execution='auto'")
 
 
-def run_loop(learner, data, *, steps, epochs, batch_size, validation_data,
-             validation_every, callbacks, verbose, steps_per_execution):
-  # 1. Arguments, all before anything compiles.
-  if verbose not in (0, 1, 2):
-    raise ValueError(f"verbose must be 0, 1 or 2; got {verbose!r}")
-  callbacks = _default_callbacks(callbacks, verbose)
+@dataclasses.dataclass
+class _Fit:
+  """One fit's plan: what ``_prepare_fit`` checked, ``_plan_chunks`` decided."""
+
+  callbacks: list
+  data: Any                     # arrays on the device, or a stream's first batch
+  stream: Any                   # None: the data lives in the state
+  n: int | None                 # examples (None: unknown for a stream)
+  batch_size: int | None
+  spe: int | None               # steps per epoch
+  total: int
+  validate: Callable | None
+  validation_every: int | None
+  steps_per_execution: Any
+  hooks: tuple = ()
+  target: int = 0
+  chunk: int = 0
+  points: tuple = ()            # single steps a chunk must end at (``AtSteps``)
+  val_per_epoch: bool = False
+  step_cbs: list = dataclasses.field(default_factory=list)
+  epoch_cbs: list = dataclasses.field(default_factory=list)
+  begin_cbs: list = dataclasses.field(default_factory=list)
+
+  @property
+  def minibatched(self) -> bool:
+    return self.batch_size is not None or self.stream is not None
+
+
+def _prepare_fit(learner, data, *, steps, epochs, batch_size, validation_data,
+                 validation_every, callbacks, steps_per_execution) -> _Fit:
+  """1. Every argument checked and the data placed, before anything compiles."""
   problem = learner.problem
   if data is None:
     data = problem.default_data(learner.seed)
@@ -192,116 +216,160 @@ def run_loop(learner, data, *, steps, epochs, batch_size, validation_data,
   validate = _validation(learner, validation_data, validation_every)
   if steps_per_execution != "auto":
     validators.positive_int(steps_per_execution, "steps_per_execution", allow_none=False)
-
-  minibatched = batch_size is not None or stream is not None
+  fit = _Fit(callbacks, data, stream, n, batch_size, spe, total, validate, validation_every,
+             steps_per_execution)
   perm = jnp.zeros((spe * batch_size if batch_size and not stream else 0,), jnp.int32)
   learner.state = learner.state.replace(data=None if stream else data,
                                         batch_pos=scalar(0, jnp.int32), perm=perm)
   # Step hooks and their device state exist before on_fit_begin, so a
   # checkpoint restores into a state of the saved structure.
-  hooks = step_hooks.collect(callbacks, learner)
+  fit.hooks = step_hooks.collect(callbacks, learner)
   learner.state = learner.state.replace(
-      hooks=step_hooks.initial_states(hooks, learner, learner.state.hooks))
-  target = learner.step + total
-  learner.target_step = target
-  learner.callbacks = callbacks
-  learner.stop_training = False
+      hooks=step_hooks.initial_states(fit.hooks, learner, learner.state.hooks))
+  fit.target = learner.target_step = learner.step + total
+  learner.callbacks, learner.stop_training = callbacks, False
+  return fit
+
+
+def _plan_chunks(learner, fit: _Fit) -> None:
+  """5. The chunk length lines every cadence up with chunk boundaries (epoch
+  ends only when some callback listens to them)."""
+  cbs = fit.callbacks
+  fit.epoch_cbs = [c for c in cbs if overrides(c, "on_epoch_end")]
+  fit.begin_cbs = [c for c in cbs if overrides(c, "on_epoch_begin")]
+  fit.step_cbs = [c for c in cbs if overrides(c, "on_step_end")]
+  spe, validate = fit.spe, fit.validate
+  cadences = _cadences(cbs, fit.validation_every, validate is not None and fit.minibatched and spe,
+                       spe if fit.minibatched and (fit.epoch_cbs or fit.begin_cbs) else None)
+  cap = data_lib.MAX_CHUNK if fit.stream is None else streaming.chunk_cap(fit.stream, fit.data)
+  fit.points = tuple(sorted({p for c in cbs if not c.in_step for p in c.trigger.boundaries().points
+                             if learner.step < p < fit.target}))
+  fit.chunk = data_lib.chunk_length_for([c for _, c, _ in cadences], fit.points, fit.total,
+                                        fit.steps_per_execution, cap=cap)
+  _check_explicit_chunk(fit.steps_per_execution, cadences)
+  fit.val_per_epoch = bool(validate is not None and fit.validation_every is None
+                           and fit.minibatched and spe)
+  if validate is not None and fit.validation_every is None and not fit.val_per_epoch:
+    fit.validation_every = fit.chunk
+
+
+def _chunk_fn(learner, fit: _Fit) -> Callable:
+  """``n_steps -> run_chunk``: the jitted chunk of that length, cached per
+  length, data layout, step hooks and optimizer."""
+  placement, stream, data = learner.placement, fit.stream, fit.data
+  batch_shardings = None if stream is None or placement is None else \
+      jax.tree.map(lambda a: prefetch.stacked_sharding(placement, a[None]), data)
+
+  def get(n_steps):
+    key = ("chunk", n_steps, fit.batch_size, fit.spe, fit.n, stream is not None, fit.hooks,
+           learner.optimizer)
+    if placement is not None:  # the shardings are baked into the compiled chunk
+      key += (placement.layout(learner.state.data if stream is None else data),)
+    return learner.cached(key, lambda: step_lib.build_chunk(
+        graphdef=learner.graphdef, loss_terms_fn=learner.loss_terms_fn,
+        take=learner.problem.take, optimizer=learner.optimizer, n_steps=n_steps,
+        batch_size=fit.batch_size, num_examples=fit.n, steps_per_epoch=fit.spe,
+        term_names=learner.term_names(), trace_counts=learner.trace_counts, placement=placement,
+        state_shardings=placement and placement.state_shardings(learner.state),
+        streamed=stream is not None, batch_shardings=batch_shardings, hooks=fit.hooks))
+  return get
+
+
+def _boundary(learner, fit: _Fit, logs, epoch_ended: bool) -> Boundary:
+  """What is due at the boundary ``learner.step`` just reached."""
+  step = learner.step
+  if fit.validate is None:
+    val_due = False
+  else:
+    val_due = epoch_ended if fit.val_per_epoch else step % fit.validation_every == 0
+  return Boundary(step, learner.epoch, logs, [c for c in fit.step_cbs if c.is_due(step)],
+                  val_due, fit.epoch_cbs if epoch_ended else [],
+                  fit.begin_cbs if epoch_ended else [])
+
+
+def _run_chunks(learner, fit: _Fit, feed) -> None:
+  """6. The loop. A boundary where only observers (HistoryRecorder,
+  ProgressBar, loggers) are due is processed after the next chunk is
+  dispatched, so the device never waits for the host; any other boundary
+  syncs first."""
+  chunk_fn = _chunk_fn(learner, fit)
+  first_pos = int(learner.state.batch_pos)
+  start_step, start_epoch = learner.step, learner.epoch
+
+  def continuing():
+    return learner.step < fit.target and not learner.stop_training
+
+  for c in fit.begin_cbs:
+    c.on_epoch_begin(learner)
+  pending = None
+  while continuing():
+    n_steps = data_lib.chunk_steps(learner.step, fit.chunk, fit.target, fit.points)
+    batches = () if feed is None else (feed.get(n_steps),)
+    state, logs = chunk_fn(n_steps)(learner.state, *batches)
+    learner.adopt_state(state)
+    if pending is not None:
+      _process(learner, pending, fit.validate, lambda: True)
+      pending = None
+    learner.step += n_steps
+    epoch = start_epoch + ((first_pos + learner.step - start_step) // fit.spe if fit.spe else 0)
+    epoch_ended, learner.epoch = epoch > learner.epoch, epoch
+    b = _boundary(learner, fit, logs, epoch_ended)
+    if b.is_empty():
+      continue
+    if b.only_observers() and continuing():
+      pending = b
+    else:
+      _process(learner, b, fit.validate, continuing)
+  if pending is not None:
+    _process(learner, pending, fit.validate, continuing)
+
+
+def _start_feed(learner, fit: _Fit):
+  """The background producer of a streamed fit's chunks (None: data on the device)."""
+  if fit.stream is None:
+    return None
+  return streaming.feed(learner, fit.stream, fit.data, batch_size=fit.batch_size, spe=fit.spe,
+                        plan=data_lib.chunk_plan(learner.step, fit.chunk, fit.target, fit.points),
+                        pos=int(learner.state.batch_pos))
+
+
+def _finish(learner, callbacks, feed) -> None:
+  """8. on_fit_end always runs, for every callback, even if one of them fails."""
+  if feed is not None:
+    feed.close()
+  errors = []
+  for c in callbacks:
+    try:
+      c.on_fit_end(learner)
+    except Exception as e:  # noqa: BLE001 - re-raised below after the others ran
+      errors.append(e)
+  learner.model  # noqa: B018 - syncs the user's module with the final weights
+  if errors:
+    raise errors[0]
+
+
+def run_loop(learner, data, *, steps, epochs, batch_size, validation_data,
+             validation_every, callbacks, steps_per_execution):
+  """``Learner.fit`` with ``callbacks`` already sorted, the defaults included."""
+  fit = _prepare_fit(learner, data, steps=steps, epochs=epochs, batch_size=batch_size,
+                     validation_data=validation_data, validation_every=validation_every,
+                     callbacks=callbacks, steps_per_execution=steps_per_execution)
   feed = None
   try:
     # 3-4. Callbacks set up (and may restore a checkpoint) before compiling.
     for c in callbacks:
       c.on_fit_begin(learner)
-    _check_monitors(learner, validate is not None)
+    _check_monitors(learner, fit.validate is not None)
     learner.step, learner.epoch = int(learner.state.step), int(learner.state.epoch)
-    learner.target_step = target
-    first_pos = int(learner.state.batch_pos)
-    start_step, start_epoch = learner.step, learner.epoch
-    # 5. The chunk length lines every cadence up with chunk boundaries (epoch
-    # ends only when some callback listens to them).
-    epoch_cbs = [c for c in callbacks if overrides(c, "on_epoch_end")]
-    begin_cbs = [c for c in callbacks if overrides(c, "on_epoch_begin")]
-    step_cbs = [c for c in callbacks if overrides(c, "on_step_end")]
-    cadences = _cadences(callbacks, validation_every, validate is not None and minibatched
-                         and spe, spe if minibatched and (epoch_cbs or begin_cbs) else None)
-    cap = data_lib.MAX_CHUNK if stream is None else streaming.chunk_cap(stream, data)
-    chunk = data_lib.chunk_length([c for _, c, _ in cadences], total, steps_per_execution,
-                                  cap=cap)
-    _check_explicit_chunk(steps_per_execution, cadences)
-    val_per_epoch = bool(validate is not None and validation_every is None and minibatched
-                         and spe)
-    if validate is not None and validation_every is None and not val_per_epoch:
-      validation_every = chunk
-
-    placement = learner._placement
-    stacked_shardings = None if stream is None or placement is None else \
-        jax.tree.map(lambda a: prefetch.stacked_sharding(placement, a[None]), data)
-
-    def chunk_fn(n_steps):
-      key = ("chunk", n_steps, batch_size, spe, n, stream is not None, hooks, learner.optimizer)
-      if placement is not None:  # the shardings are baked into the compiled chunk
-        key += (placement.layout(learner.state.data if stream is None else data),)
-      return learner._cached(key, lambda: step_lib.build_chunk(
-          graphdef=learner.graphdef, loss_terms_fn=learner.loss_terms_fn, take=problem.take,
-          optimizer=learner.optimizer, n_steps=n_steps, batch_size=batch_size,
-          num_examples=n, steps_per_epoch=spe, term_names=learner.term_names(),
-          trace_counts=learner.trace_counts, placement=placement,
-          state_shardings=placement and placement.state_shardings(learner.state),
-          streamed=stream is not None, batch_shardings=stacked_shardings, hooks=hooks))
-
-    def continuing():
-      return learner.step < target and not learner.stop_training
-
-    # 6. The loop. A boundary where only observers (HistoryRecorder, ProgressBar,
-    # loggers) are due is processed after the next chunk is dispatched, so the
-    # device never waits for the host; any other boundary syncs first.
-    if stream is not None:
-      feed = streaming.feed(learner, stream, data, batch_size=batch_size, spe=spe,
-                            plan=data_lib.chunk_plan(learner.step, chunk, target),
-                            pos=first_pos)
-    for c in begin_cbs:
-      c.on_epoch_begin(learner)
-    pending = None
-    while continuing():
-      n_steps = data_lib.chunk_steps(learner.step, chunk, target)
-      batches = () if feed is None else (feed.get(n_steps),)
-      state, logs = chunk_fn(n_steps)(learner.state, *batches)
-      learner._chunk_done(state)
-      if pending is not None:
-        _process(learner, pending, validate, lambda: True)
-        pending = None
-      learner.step += n_steps
-      done = learner.step - start_step
-      epoch = start_epoch + ((first_pos + done) // spe if spe else 0)
-      epoch_ended, learner.epoch = epoch > learner.epoch, epoch
-      b = Boundary(learner.step, learner.epoch, logs,
-                   [c for c in step_cbs if c.is_due(learner.step)],
-                   validate is not None and (epoch_ended if val_per_epoch
-                                             else learner.step % validation_every == 0),
-                   epoch_cbs if epoch_ended else [], begin_cbs if epoch_ended else [])
-      if b.is_empty():
-        continue
-      if b.only_observers() and continuing():
-        pending = b
-      else:
-        _process(learner, b, validate, continuing)
-    if pending is not None:
-      _process(learner, pending, validate, continuing)
+    learner.target_step = fit.target
+    _plan_chunks(learner, fit)
+    feed = _start_feed(learner, fit)
+    _run_chunks(learner, fit, feed)
   except BaseException as e:
     # 7. Every callback hears of the failure (to save, to clean up); then it propagates.
     for c in callbacks:
       c.on_exception(learner, e)
     raise
   finally:
-    if feed is not None:
-      feed.close()
-    # 8. on_fit_end always runs, for every callback, even if one of them fails.
-    errors = []
-    for c in callbacks:
-      try:
-        c.on_fit_end(learner)
-      except Exception as e:  # noqa: BLE001 - re-raised below after the others ran
-        errors.append(e)
-    learner.model  # noqa: B018 - syncs the user's module with the final weights
-    if errors:
-      raise errors[0]
+    _finish(learner, callbacks, feed)
   return learner.history

@@ -62,3 +62,11 @@ def merge(graphdef, params, rest) -> nnx.Module:
   Read the updated state back with ``nnx.split(model, nnx.Param, ...)``.
   """
   return nnx.merge(graphdef, params, rest, copy=True)
+
+
+def split_train(model) -> tuple:
+  """``(graphdef, params, rest)`` of ``model`` in train mode (what ``fit``
+  trains); a model that is not an ``nnx.Module`` raises TypeError."""
+  if not isinstance(model, nnx.Module):
+    raise TypeError(f"model must be a flax.nnx.Module; got {type(model).__name__}")
+  return nnx.split(train_view(model), nnx.Param, ...)

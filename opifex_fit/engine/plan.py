@@ -42,15 +42,32 @@ def chunk_length(cadences: Iterable[int], total: int, requested, cap: int = MAX_
   return k
 
 
-def chunk_steps(step: int, chunk: int, target: int) -> int:
+def chunk_length_for(cadences: Iterable[int], points: Iterable[int], total: int, requested,
+                     cap: int = MAX_CHUNK) -> int:
+  """``chunk_length`` when some boundaries are single steps (``points``): K
+  divides them too, unless that makes K more than 4x shorter than the
+  cadences alone allow (a point such as step 1234 among cadences of 100):
+  then K follows the cadences and ``chunk_steps`` cuts the chunk at the point
+  (the pieces before and after it compile once each)."""
+  cadences, points = list(cadences), list(points)
+  k = chunk_length(cadences, total, requested, cap=cap)
+  if requested != "auto" or not points:
+    return k
+  with_points = chunk_length(cadences + points, total, requested, cap=cap)
+  return with_points if 4 * with_points >= k else k
+
+
+def chunk_steps(step: int, chunk: int, target: int, points=()) -> int:
   """Steps of the chunk starting at ``step``: up to the next multiple of
-  ``chunk`` (where cadences line up), never past ``target``."""
-  return min(chunk - step % chunk, target - step)
+  ``chunk`` (where cadences line up) or the next of ``points``, never past
+  ``target``."""
+  n = min(chunk - step % chunk, target - step)
+  return min([n] + [p - step for p in points if step < p < step + n])
 
 
-def chunk_plan(step: int, chunk: int, target: int):
+def chunk_plan(step: int, chunk: int, target: int, points=()):
   """The step counts of the loop's chunks from ``step`` to ``target``."""
   while step < target:
-    n = chunk_steps(step, chunk, target)
+    n = chunk_steps(step, chunk, target, points)
     yield n
     step += n

@@ -17,7 +17,7 @@ when the data change shape.
 
 What ``compile`` takes care of, so that no callback does it by hand:
 
-* cache: the jitted function lives in the learner's ``_jit_cache`` under
+* cache: the jitted function lives in the learner's cache (``learner.cached``) under
   ``(name, key, eval_mode, graphdef, loss-term names)``: a new model
   structure or a new loss term builds a new one; an optimizer switch or
   ``add_loss_term`` clears the cache (one mechanism for every jitted
@@ -69,7 +69,7 @@ class StateView:
 
   def __init__(self, learner, graphdef, params, rest, loss_weights):
     self._learner, self._graphdef = learner, graphdef
-    self._placement = learner._placement
+    self._placement = learner.placement
     self.params, self.rest, self.loss_weights = params, rest, loss_weights
     self._model = None
 
@@ -163,9 +163,9 @@ def compile_fn(learner, name: str, fn: Callable, *, eval_mode: bool = False,
   def run(*args):
     graphdef = learner.eval_graphdef if eval_mode else learner.graphdef
     cache_key = ("service", name, key, eval_mode, graphdef, learner.term_names())
-    jitted = learner._cached(cache_key, lambda: _build(learner, name, fn, graphdef))
+    jitted = learner.cached(cache_key, lambda: _build(learner, name, fn, graphdef))
     s = learner.state
-    return jitted(s.params, s.rest, s.loss_weights, *learner._place(args))
+    return jitted(s.params, s.rest, s.loss_weights, *learner.place(args))
   return run
 
 
@@ -175,7 +175,7 @@ def _build(learner, name, fn, graphdef):
   def traced(params, rest, loss_weights, *args):
     counts[name] = counts.get(name, 0) + 1  # runs once per trace, never per call
     return fn(StateView(learner, graphdef, params, rest, loss_weights), *args)
-  return jit_replicated(traced, learner._placement)
+  return jit_replicated(traced, learner.placement)
 
 
 # -- eager services: one call, the current state --------------------------------

@@ -81,3 +81,15 @@ def copy_tree(tree):
       return jax.device_put(a, target, may_alias=False)
     return jnp.array(a, copy=True)
   return jax.tree.map(copy, tree)
+
+
+def initial_state(params, rest, opt_state, *, seed: int, weights) -> TrainState:
+  """The state before the first fit: step 0, ``weights`` (term -> number)
+  as loss weights and ``lr_scale`` 1 in ``float_dtype(params)``, no data."""
+  dtype = float_dtype(params)
+  return TrainState(
+      params=copy_tree(params), rest=copy_tree(rest), opt_state=opt_state,
+      step=scalar(0, jnp.int32), rng=jax.random.key(seed),
+      loss_weights={t: scalar(w, dtype) for t, w in weights.items()},
+      lr_scale=scalar(1.0, dtype), data=None, skipped=scalar(0, jnp.int32),
+      epoch=scalar(0, jnp.int32), batch_pos=scalar(0, jnp.int32), perm=jnp.zeros((0,), jnp.int32))

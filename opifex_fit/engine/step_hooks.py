@@ -51,6 +51,7 @@ from typing import Any, Callable, NamedTuple
 import jax
 import jax.numpy as jnp
 
+from opifex_fit import validators
 from opifex_fit.engine.state import copy_tree
 
 HOOK_STREAM = 0x400C  # fold_in tag: hook keys never collide with shuffling's
@@ -193,6 +194,20 @@ def initial_states(hooks, learner, current: dict) -> dict:
     old = current.get(hook.name)
     out[hook.name] = old if old is not None and signature(old) == signature(fresh) else fresh
   return out
+
+
+def replacement(hooks: dict, name: str, value) -> dict:
+  """``hooks`` with ``hooks[name] = value`` (``learner.set_hook_state``): of
+  the same structure, shapes and dtypes only (plain numbers take the old
+  dtypes), so a new value never recompiles."""
+  if name not in hooks:
+    raise KeyError(f"no step hook {name!r} in this fit; hooks: {sorted(hooks)}")
+  old = hooks[name]
+  if jax.tree.structure(value) == jax.tree.structure(old):
+    value = jax.tree.map(lambda v, o: v if isinstance(v, jax.Array) else jnp.asarray(v, o.dtype),
+                         value, old)
+  validators.check_same_structure(value, old, f"hook state {name!r}")
+  return dict(hooks, **{name: value})
 
 
 class PeriodicStats(StepHook):

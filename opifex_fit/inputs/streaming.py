@@ -240,8 +240,9 @@ def chunk_cap(stream, first_batch) -> int:
   return max(1, stream.chunk_bytes // max(1, nbytes))
 
 
-def evaluate(learner, stream, batch_size) -> dict:
-  """Example-weighted mean of the jitted evaluation over the stream's batches."""
+def evaluate(learner, stream, batch_size, evaluate_batch) -> dict:
+  """Example-weighted mean of ``evaluate_batch(batch)`` (the jitted evaluation
+  of one prepared batch) over the stream's batches."""
   if isinstance(stream, HostDataset) and batch_size is None:
     batch_size = min(stream.num_examples, 1024)
   batch_size = validators.positive_int(batch_size, "batch_size")
@@ -255,7 +256,7 @@ def evaluate(learner, stream, batch_size) -> dict:
       else:
         batch = jax.tree.map(jax.numpy.asarray,
                              host_batch(batch, like[0], f"data batch {i}", any_length=True))
-      yield learner._evaluate_prepared(batch), problem.num_examples(batch)
+      yield evaluate_batch(batch), problem.num_examples(batch)
   return batching.example_weighted_mean(results())
 
 
@@ -282,7 +283,7 @@ def check(learner, stream, batch_size):
 
 def feed(learner, stream, like, *, batch_size, spe, plan, pos):
   """Starts the background producer of the fit's chunks, placed on the mesh."""
-  placement = learner._placement
+  placement = learner.placement
   if isinstance(stream, HostDataset):
     seed = learner.seed if stream.seed is None else stream.seed
     chunks = stream.chunks(plan, like=like, seed=seed, batch_size=batch_size, spe=spe,

@@ -12,26 +12,26 @@ one device up to float summation order.
 
 Point counts that do not divide the number of devices are never dropped:
 
-* PDE point terms are padded with copies of their first point and a mask that
-  is False on the padding, i.e. stored as ``{"points", "mask"}`` (the form
-  ``PDEProblem`` averages exactly: a masked mean over the real points). A term
-  already in that form gets both padded. ``learner.data`` then shows the
-  padded form; writing the unpadded form back is padded again.
-* Every other leaf whose leading dimension does not divide (``Supervised``
-  examples, PDE observations) is replicated instead: exact for any loss,
+* A problem may pad its own data (``Problem.pad_for_devices``): rows it can
+  add without changing the loss, e.g. masked copies of a point of a term it
+  averages with a mask. ``learner.data`` then shows the padded form; writing
+  the unpadded form back is padded again. This module asks the problem and
+  knows no problem types.
+* Every other leaf whose leading dimension does not divide (supervised
+  examples, observations) is replicated instead: exact for any loss,
   including user-supplied ones, and the chunk still splits its computation
   over the devices (a sharding constraint on an uneven intermediate is exact
   in XLA). It costs memory on each device, not compute.
 
-Checkpoints restore on any device count: ``pad`` records how many rows of
-each term are real, ``unpad`` cuts the rows it added (the view one device
-holds, which ``Checkpoint`` writes), and the learner's ``state`` setter pads
-the restored data again for the mesh it runs on. Rows a term masks for its
-own reasons (RARD's free slots) are never cut.
+Checkpoints restore on any device count: ``pad`` keeps the problem's record
+of what it added, ``unpad`` has the problem cut exactly that (the view one
+device holds, which ``Checkpoint`` writes), and the learner's ``state``
+setter pads the restored data again for the mesh it runs on. Rows a term
+masks for its own reasons (free slots of a buffer) are never cut.
 
 Callbacks' own jitted functions follow the same rules through
 ``learner.compile`` (``opifex_fit.engine.services``): their training data and
-every batch of candidate points (RAD, RARD) are split over the data axis
+every batch of candidate points (resampling callbacks) are split over the data axis
 (``constrain``) and their results come back replicated.
 
 Several processes (``jax.distributed.initialize()``): the mesh spans every
@@ -51,8 +51,6 @@ Example:
 """
 
 from __future__ import annotations
-
-from collections.abc import Mapping
 
 import jax
 import jax.numpy as jnp
@@ -79,7 +77,7 @@ def data_parallel_mesh(devices=None, axis_name: str = "data") -> Mesh:
 
 class DataParallel:
   """The placement rules of one learner: which sharding every state leaf gets,
-  padding of PDE point terms, and the constraint on batches inside jit."""
+  the problem's padding of its data, and the constraint on batches inside jit."""
 
   def __init__(self, mesh, axis: str = "data"):
     if not isinstance(mesh, Mesh):
@@ -97,12 +95,10 @@ class DataParallel:
     self.size = int(mesh.shape[axis])
     self.replicated = NamedSharding(self.mesh, P())
     self.split = NamedSharding(self.mesh, P(axis))
-    # term -> (real rows, padded rows, had a mask): what ``pad`` added to the
-    # state's data, so ``unpad`` cuts exactly that (see ``place_state``).
-    self.logical: dict[str, tuple[int, int, bool]] = {}
+    # The problem's record of what ``pad`` added to the state's data, so
+    # ``unpad`` cuts exactly that (see ``place_state``).
+    self.logical: dict = {}
     self._head = jax.jit(lambda a, n: a[:n], static_argnums=1, out_shardings=self.replicated)
-    self._only_padding = jax.jit(_only_padding, static_argnums=(1, 2),
-                                 out_shardings=self.replicated)
 
   def __repr__(self):
     return f"DataParallel(axis={self.axis!r}, devices={self.size}, mesh={dict(self.mesh.shape)})"
@@ -130,58 +126,21 @@ class DataParallel:
 
   # -- padding -------------------------------------------------------------------
   def pad(self, problem, data):
-    """PDE point terms padded to a multiple of the device count, masked."""
+    """``data`` as the problem pads it for this device count."""
     return self._pad(problem, data)[0]
 
   def _pad(self, problem, data):
-    """``(padded data, record)``; the record says, per padded term, ``(real
-    rows, padded rows, had a mask)``. Data that comes back already padded
-    (RAD's redraw, a rolled-back snapshot, ``learner.data`` passed to ``fit``)
-    keeps its term's record; any other value of the term drops it."""
-    if data is None or self.size == 1 or not _is_pde(problem) or not isinstance(data, Mapping):
+    """``(padded data, record)`` from ``problem.pad_for_devices``."""
+    if data is None or self.size == 1:
       return data, {}
-    out, record = dict(data), {}
-    for term, v in data.items():
-      if term == "data":
-        continue  # observations: not a masked term; replicated if uneven
-      points, mask = (v["points"], v["mask"]) if isinstance(v, Mapping) else (v, None)
-      n = np.shape(points)[0]
-      extra = -n % self.size
-      if extra == 0:
-        old = self.logical.get(term)
-        if old is not None and mask is not None and old[1] == n:
-          record[term] = old
-        continue
-      record[term] = (n, n + extra, mask is not None)
-      if mask is None:
-        mask = jnp.ones((n,), bool)
-      fill = jnp.repeat(jnp.asarray(points)[:1], extra, axis=0)  # a real point: finite residual
-      out[term] = {"points": jnp.concatenate([jnp.asarray(points), fill]),
-                   "mask": jnp.concatenate([jnp.asarray(mask), jnp.zeros((extra,), bool)])}
-    return out, record
+    return problem.pad_for_devices(data, self.size, self.logical)
 
-  def unpad(self, data):
-    """The training data as one device holds it: the rows ``pad`` added cut off.
-
-    What checkpoints store, so they restore on any device count. A term is
-    cut only while its rows past the real ones are all masked (and, for a
-    term that had no mask, all rows before them active): a masked buffer that
-    merely has the padded size (a RARD buffer whose capacity divides the
-    device count) is then either cut losslessly or kept whole, never cut
-    short. Reads each padded mask once (a device sync).
-    """
-    if not self.logical or not isinstance(data, Mapping):
+  def unpad(self, problem, data):
+    """The training data as one device holds it: what checkpoints store, so
+    they restore on any device count (``problem.unpad_for_devices``)."""
+    if not self.logical:
       return data
-    out = dict(data)
-    for term, (n, rows, had_mask) in self.logical.items():
-      v = data.get(term)
-      if not isinstance(v, Mapping) or np.shape(v["points"])[0] != rows:
-        continue
-      if not bool(self._only_padding(v["mask"], n, had_mask)):
-        continue
-      points = self._head(v["points"], n)
-      out[term] = {"points": points, "mask": self._head(v["mask"], n)} if had_mask else points
-    return out
+    return problem.unpad_for_devices(data, self.logical, self._head)
 
   # -- placing -------------------------------------------------------------------
   def place(self, tree, shardings=None):
@@ -229,24 +188,14 @@ def jit_replicated(fn, placement):
 
 def placement_of(learner):
   """The learner's ``DataParallel`` (None: no mesh, one device)."""
-  return getattr(learner, "_placement", None)
+  return learner.placement
 
 
 def logical_state(learner):
   """``learner.state`` with its data as one device holds it (``DataParallel.unpad``)."""
   placement, state = placement_of(learner), learner.state
-  return state if placement is None else state.replace(data=placement.unpad(state.data))
-
-
-def _only_padding(mask, n: int, had_mask: bool) -> jax.Array:
-  """Whether rows ``n:`` are all masked (and, without an own mask, ``:n`` all active)."""
-  tail = ~jnp.any(mask[n:])
-  return tail if had_mask else tail & jnp.all(mask[:n])
-
-
-def _is_pde(problem) -> bool:
-  from opifex_fit.problems.pde import PDEProblem
-  return isinstance(problem, PDEProblem)
+  return state if placement is None else \
+      state.replace(data=placement.unpad(learner.problem, state.data))
 
 
 def _put(leaf, sharding):

@@ -25,6 +25,10 @@ Contract (all methods are called outside jit except ``loss_terms`` and
   for error messages.
 * ``metric_names()`` / ``metrics(model, data)``: quantities reported by
   ``evaluate`` and validation (``val_<name>``) but never trained on; traced.
+* ``pad_for_devices(data, n_devices, previous)`` / ``unpad_for_devices(data,
+  record, head)``: on a mesh, data padded so that its rows split over the
+  devices, and back (what checkpoints store). The default pads nothing:
+  leaves whose rows do not divide are replicated by the placement instead.
 """
 
 from __future__ import annotations
@@ -71,6 +75,20 @@ class Problem:
 
   def metrics(self, model, data) -> dict:
     return {}
+
+  def pad_for_devices(self, data, n_devices: int, previous: dict):
+    """``(data, record)``: ``data`` with rows added so that they split over
+    ``n_devices`` (the loss must not change), and a record of what was added
+    (``previous``: the record of the current data, kept where the data come
+    back already padded). Default: nothing padded, ``(data, {})``."""
+    del n_devices, previous
+    return data, {}
+
+  def unpad_for_devices(self, data, record: dict, head):
+    """``data`` without the rows ``pad_for_devices`` added (``record``);
+    ``head(a, n)`` gives the first ``n`` rows of ``a``. Default: unchanged."""
+    del record, head
+    return data
 
 
 def shared_leading_dim(tree) -> int | None:

@@ -37,7 +37,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from opifex_fit.problems import model_eval, pde_checks, reference
+from opifex_fit.problems import masked_padding, model_eval, pde_checks, reference
 from opifex_fit.problems.base import Problem, to_device_tree
 from opifex_fit.problems.conditions import unique_names
 from opifex_fit.problems.derivatives import Derivatives, _Fixed
@@ -179,6 +179,16 @@ class PDEProblem(Problem):
         terms[term] = _masked_mean(self.pointwise_residuals(model, term, pts) ** 2, mask)
     # Only the terms present: a step hook (CausalWeighting) may compute one itself.
     return {t: terms[t] for t in self._terms if t in terms}
+
+  def pad_for_devices(self, data, n_devices: int, previous: dict):
+    """Point terms padded with copies of their first point and masked out
+    (``{"points", "mask"}``: the masked mean is exact); observations
+    (``"data"``) are left for the placement to replicate."""
+    return masked_padding.pad_terms(data, n_devices, previous, skip=("data",))
+
+  def unpad_for_devices(self, data, record: dict, head):
+    """The padded rows cut off again (``masked_padding.unpad_terms``)."""
+    return masked_padding.unpad_terms(data, record, head)
 
   def predict(self, model, x):
     return self.batch_transform(x, model(x)).reshape(x.shape[0], -1)
