@@ -19,11 +19,11 @@ What ``compile`` takes care of, so that no callback does it by hand:
 
 * cache: the jitted function lives in the learner's cache (``learner.cached``) under
   ``(name, key, eval_mode, graphdef, loss-term names)``: a new model
-  structure or a new loss term builds a new one; an optimizer switch or
-  ``add_loss_term`` clears the cache (one mechanism for every jitted
-  function of the learner). ``key`` tells apart two functions of one name
-  (two callbacks of one class: pass ``key=self``); the ``fn`` of a call that
-  hits the cache is not used.
+  structure or a new loss term builds a new one; ``add_loss_term`` clears
+  the cache (one mechanism for every jitted function of the learner), an
+  optimizer switch does not (these functions do not depend on it). ``key``
+  tells apart two functions of one name (two callbacks of one class: pass
+  ``key=self``); the ``fn`` of a call that hits the cache is not used.
 * trace counting: every trace adds one to ``learner.trace_counts[name]``.
 * placement: on a mesh the arguments are placed by the learner's rules
   (split where the leading dimension divides the device count, else
