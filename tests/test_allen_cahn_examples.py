@@ -67,7 +67,7 @@ def test_jaxpi_ablation_example_runs_and_prints_its_table(capsys):
 
 @pytest.mark.slow
 def test_wu_rad_example_improves_with_the_rounds_at_its_default_budget():
-  # The default budget (15000 + 1000 + 5 x 2000 steps, ~15 min): measured 8.03e-2 after the
+  # The default budget (15000 + 1000 + 5 x 2000 steps; 6 min idle, 15 min loaded): measured 8.03e-2 after the
   # first phase and 2.63e-2 after 5 rounds (seed 0; the paper: 8e-4 after 100 rounds).
   out, initial, rows = run_wu(timeout=2400)
   errors = [float(e) for e in re.findall(r"round +\d+ +step +\d+ +rel. L2 " + NUMBER, out)]
@@ -80,7 +80,7 @@ def test_wu_rad_example_improves_with_the_rounds_at_its_default_budget():
 
 @pytest.mark.slow
 def test_jaxpi_ablation_ranks_grad_norm_and_fourier_features_as_jaxpi_at_its_default_budget():
-  # The default budget (5000 steps, batch 128; ~7 min for these three): measured no causal
+  # The default budget (5000 steps, batch 128; 4 to 7 min for these three): measured no causal
   # 5.34e-1, no FF 9.20e-1, no grad-norm 9.79e-1 (jaxpi, 200k steps: 1.59e-3, 4.35e-1, 7.51e-3).
   results = allen_cahn_jaxpi_ablation.main(configs=("no causal", "no FF", "no grad-norm"))
   errors = {name: r["error"] for name, r in results.items()}
