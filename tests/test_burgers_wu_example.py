@@ -20,12 +20,12 @@ def run(*args, timeout):
 
 
 def test_every_method_runs_its_rounds_and_prints_the_table():
-  errors, out = run("--methods", "uniform", "RAD", "RAR-D", "--rounds", "2", "--first-adam", "200",
-                    "--adam-steps", "100", "--lbfgs-steps", "50", "--pool-size", "4000",
+  errors, out = run("--methods", "RAR-D", "--rounds", "2", "--first-adam", "100",
+                    "--adam-steps", "50", "--lbfgs-steps", "20", "--pool-size", "2000",
                     "--report-every", "1", timeout=600)
-  assert set(errors) == {"uniform", "RAD", "RAR-D"}
+  assert set(errors) == {"RAR-D"}  # RAD runs in the slow test; RAR-D also grows its buffer
   assert all(0 < e < 1.0 for e in errors.values()), out  # u = -sin(pi x) alone is ~0.6
-  assert "float64" in out and out.count("round   2") == 3
+  assert "float64" in out and out.count("round   2") == 1
 
 
 @pytest.mark.slow
