@@ -53,6 +53,23 @@ def write_weights(learner, names, values) -> None:
   learner.state = learner.state.replace(loss_weights=new)
 
 
+def running_average(weights, target, momentum: float) -> jax.Array:
+  """``momentum * w + (1 - momentum) * target``; a non-finite result keeps ``w``."""
+  new = momentum * weights + (1.0 - momentum) * target
+  return jnp.where(jnp.all(jnp.isfinite(new)), new, weights)
+
+
+def apply_update(learner, names, new_weights, prefix: str, stats, target) -> None:
+  """Writes the new weights and logs ``<prefix>_<stat>_<term>``/``<prefix>_target_<term>``
+  (``stats = (stat name, values)``), with one device_get."""
+  write_weights(learner, names, new_weights)
+  stat_name, values = stats
+  values, target = jax.device_get((values, target))
+  for i, n in enumerate(names):
+    learner.logs[f"{prefix}_{stat_name}_{n}"] = float(values[i])
+    learner.logs[f"{prefix}_target_{n}"] = float(target[i])
+
+
 def grad_norms(grads) -> jax.Array:
   """Per-term L2 norm over all selected leaves: ``(T,)``."""
   sq = [jnp.sum(g.reshape(g.shape[0], -1).astype(jnp.float32) ** 2, axis=1) for g in grads]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 
-import jax
 import jax.numpy as jnp
 
 from opifex_fit.callbacks import _balancing as bal
@@ -99,11 +98,7 @@ class LRAnnealing(Callback):
   def on_step_end(self, learner):
     fn = learner.compile("lr_annealing", self._update_fn(), key=(self, self._names))
     new_w, stats, target = fn(learner.data, bal.weight_vector(learner, self._names))
-    bal.write_weights(learner, self._names, new_w)
-    stats, target = jax.device_get((stats, target))
-    for i, n in enumerate(self._names):
-      learner.logs[f"lra_grad_{n}"] = float(stats[i])
-      learner.logs[f"lra_target_{n}"] = float(target[i])
+    bal.apply_update(learner, self._names, new_w, "lra", ("grad", stats), target)
 
   def _update_fn(self):
     """``update(s, data, weights)``, compiled by ``learner.compile``."""
@@ -122,7 +117,5 @@ class LRAnnealing(Callback):
         num = weights[anchor] * stats[anchor]
         # The residual term keeps its weight: its "target" is its own weight.
         target = (num / (stats + _EPS * num)).at[anchor].set(weights[anchor])
-      new = momentum * weights + (1.0 - momentum) * target
-      new = jnp.where(jnp.all(jnp.isfinite(new)), new, weights)
-      return new, stats, target
+      return bal.running_average(weights, target, momentum), stats, target
     return update

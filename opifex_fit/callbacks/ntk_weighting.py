@@ -94,11 +94,7 @@ class NTKWeighting(Callback):
                          key=(self, self._names, self.n_points, self.chunk_size))
     points = {t: _points_and_mask(learner.data[t], self.n_points) for t in self._names}
     new_w, traces, target = fn(points, bal.weight_vector(learner, self._names))
-    bal.write_weights(learner, self._names, new_w)
-    traces, target = jax.device_get((traces, target))
-    for i, n in enumerate(self._names):
-      learner.logs[f"ntk_trace_{n}"] = float(traces[i])
-      learner.logs[f"ntk_target_{n}"] = float(target[i])
+    bal.apply_update(learner, self._names, new_w, "ntk", ("trace", traces), target)
 
   def _update_fn(self):
     names, momentum, chunk = self._names, self.momentum, self.chunk_size
@@ -106,9 +102,7 @@ class NTKWeighting(Callback):
     def update(s, points, weights):
       traces = jnp.stack([ntk_trace(s, t, *points[t], chunk) for t in names])
       target = jnp.mean(traces) / traces
-      new = momentum * weights + (1.0 - momentum) * target
-      new = jnp.where(jnp.all(jnp.isfinite(new)), new, weights)
-      return new, traces, target
+      return bal.running_average(weights, target, momentum), traces, target
     return update
 
   def __repr__(self):
