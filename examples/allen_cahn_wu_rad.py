@@ -110,7 +110,7 @@ def run(method, *, rounds, first_adam, adam_steps, lbfgs_steps, pool_size, seed,
   of.recipes.resampling_rounds(
       learner, pde.sample(n_interior=N_RESIDUAL, seed=seed), resampler=resampler,
       rounds=rounds, first_adam_steps=first_adam, adam_steps=adam_steps, lbfgs_steps=lbfgs_steps,
-      adam=optax.adam(1e-3), lbfgs=optax.lbfgs(), on_round_end=report)
+      adam=optax.adam(1e-3), lbfgs=optax.lbfgs(memory_size=100), on_round_end=report)
   return rows
 
 

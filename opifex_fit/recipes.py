@@ -40,6 +40,8 @@ import optax
 
 from opifex_fit import validators
 
+DEEPXDE_LBFGS_MEMORY = 100  # DeepXDE's set_LBFGS_options(maxcor=100), the paper's optimizer
+
 
 def resampling_rounds(learner, data=None, *, resampler=None, rounds: int, adam_steps: int = 1000,
                       lbfgs_steps: int = 1000, first_adam_steps: int | None = None,
@@ -57,7 +59,10 @@ def resampling_rounds(learner, data=None, *, resampler=None, rounds: int, adam_s
     rounds: the number of resampling rounds (the paper: 100).
     adam_steps, lbfgs_steps: steps of each phase of a round (the paper: 1000 each).
     first_adam_steps: the first Adam phase (default ``adam_steps``; the paper: 15000).
-    adam, lbfgs: the optimizers (default ``optax.adam(1e-3)``, ``optax.lbfgs()``).
+    adam, lbfgs: the optimizers (default ``optax.adam(1e-3)`` and
+      ``optax.lbfgs(memory_size=100)``: DeepXDE's L-BFGS keeps 100 curvature
+      pairs (``maxcor=100``), and optax's default of 10 reaches a 20x higher
+      loss in 1000 Burgers steps).
     callbacks: callbacks passed to every fit (loggers, ``ReferenceSolution``).
     on_round_end: ``on_round_end(round, learner)`` after each round (round 0 is
       the first Adam + L-BFGS), e.g. to print the error every 10 rounds.
@@ -75,7 +80,7 @@ def resampling_rounds(learner, data=None, *, resampler=None, rounds: int, adam_s
   if on_round_end is not None and not callable(on_round_end):
     raise TypeError(f"on_round_end must be a function (round, learner); got {on_round_end!r}")
   adam = adam or optax.adam(1e-3)
-  lbfgs = lbfgs or optax.lbfgs()
+  lbfgs = lbfgs or optax.lbfgs(memory_size=DEEPXDE_LBFGS_MEMORY)
   callbacks = list(callbacks)
   records = []
 

@@ -54,6 +54,17 @@ def test_every_phase_starts_from_fresh_optimizer_state_and_rounds_resample():
   assert learner.trace_counts["chunk"] == 2  # one chunk per optimizer, reused every round
 
 
+def test_default_lbfgs_keeps_deepxdes_100_curvature_pairs():
+  problem, learner = poisson_learner()
+  spy = PhaseSpy()
+  of.recipes.resampling_rounds(learner, problem.sample(32), rounds=1, adam_steps=10,
+                               lbfgs_steps=10, callbacks=[spy])
+  lbfgs_state = spy.phases[1][0][0]  # (ScaleByLBFGSState, ..., zoom linesearch state)
+  memories = jax.tree.leaves(lbfgs_state.diff_params_memory)
+  assert memories and all(np.shape(a)[0] == of.recipes.DEEPXDE_LBFGS_MEMORY == 100 for a in memories)
+  assert np.shape(lbfgs_state.weights_memory) == (100,)
+
+
 def test_rard_rounds_add_points_and_fixed_points_stay():
   problem, learner = poisson_learner()
   of.recipes.resampling_rounds(learner, problem.sample(32), rounds=2, adam_steps=20,

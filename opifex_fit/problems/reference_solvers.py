@@ -45,6 +45,10 @@ def burgers_sine(x, t: float, nu: float = 0.01 / np.pi, *, n_quad: int = 4801) -
 
 
 def burgers_sine_grid(nx: int = 256, nt: int = 100, nu: float = 0.01 / np.pi):
-  """``(x (nx,), t (nt,), u (nt, nx))`` on ``[-1, 1] x [0, 1]``, as DeepXDE's ``Burgers.npz``."""
-  x, t = np.linspace(-1, 1, nx), np.linspace(0, 1, nt)
+  """``(x (nx,), t (nt,), u (nt, nx))``: DeepXDE's ``Burgers.npz`` grid for the defaults.
+
+  x has ``nx`` points from -1 to 1, t has ``nt`` points from 0 in steps of
+  ``1 / nt`` (0, 0.01, ..., 0.99 for 100, as the file: t = 1 is not in it).
+  """
+  x, t = np.linspace(-1, 1, nx), np.arange(nt) / nt
   return x, t, np.stack([burgers_sine(x, ti, nu) for ti in t])

@@ -23,6 +23,15 @@ def test_burgers_initial_boundary_and_symmetry():
     burgers_sine(x, -1.0)
 
 
+def test_burgers_grid_is_deepxde_grid():
+  # DeepXDE's Burgers.npz (used by Wu et al.): x = linspace(-1, 1, 256), t = 0, 0.01, ..., 0.99.
+  x, t, u = burgers_sine_grid()
+  assert x.shape == (256,) and x[0] == -1.0 and x[-1] == 1.0
+  np.testing.assert_allclose(t, np.arange(100) * 0.01, atol=1e-15)
+  assert u.shape == (100, 256)
+  np.testing.assert_allclose(u[0], -np.sin(np.pi * x), atol=1e-12)
+
+
 @pytest.mark.slow
 def test_poisson_example_reaches_target():
   import importlib.util
