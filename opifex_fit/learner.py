@@ -137,6 +137,7 @@ class Learner:
     self.history = History()
     self.logs: dict[str, float] = {}
     self.callbacks: list[Callback] = []
+    self.step_hooks: tuple = ()  # the current fit's StepHooks (engine.step_hooks)
     self.stop_training = False
     self.step = 0
     self.epoch = 0
@@ -297,10 +298,10 @@ class Learner:
     return self._terms(model, data)
 
   # -- services for callbacks (opifex_fit.engine.services) ----------------------
-  def compile(self, name: str, fn, *, eval_mode: bool = False, key=None):
+  def compile(self, name: str, fn, *, eval_mode: bool = False, key=None, hooked: bool = False):
     """``run(*args) -> fn(s, *args)`` jitted, ``s`` a ``services.StateView`` of the
     current state; cached, trace-counted, placed (see ``engine.services``)."""
-    return services.compile_fn(self, name, fn, eval_mode=eval_mode, key=key)
+    return services.compile_fn(self, name, fn, eval_mode=eval_mode, key=key, hooked=hooked)
 
   def term_losses(self, terms=None, data=None) -> dict:
     """``{term: unweighted loss}`` of the current state (default data: ``learner.data``)."""

@@ -70,6 +70,35 @@ def test_compile_arguments_are_checked():
     learner.compile("f", lambda s: 0, key=[1])
 
 
+def test_hooked_term_losses_are_the_losses_the_step_trains_on():
+  from opifex_fit import callbacks as cb
+  from opifex_fit.engine.step_hooks import StepHook
+
+  class Double(StepHook):
+    name = "double"
+
+    def init(self, learner):
+      return jnp.asarray(2.0, jnp.float32)
+
+    def loss_terms(self, hs, model, batch, terms_fn):
+      return {k: hs * v for k, v in terms_fn(model, batch).items()}, hs
+
+  class Doubles(cb.Callback):
+    def step_hook(self, learner):
+      return Double()
+
+  learner, (x, y) = supervised_learner()
+  learner.fit((x, y), steps=2, callbacks=[Doubles()], verbose=0)
+  hooked = learner.compile("hooked", lambda s, d: s.term_losses(d, hooked=True)["data"],
+                           hooked=True)
+  np.testing.assert_allclose(hooked(learner.data), 2 * hand_mse(learner.model, x, y), rtol=1e-5)
+  plain = learner.compile("plain", lambda s, d: s.term_losses(d, hooked=True)["data"])
+  with pytest.raises(ValueError, match=r"needs a function compiled with .*hooked=True"):
+    plain(learner.data)
+  with pytest.raises(TypeError, match="hooked must be a bool; got 'yes'"):
+    learner.compile("f", lambda s: 0, hooked="yes")
+
+
 def test_term_losses_equal_the_hand_loss():
   learner, (x, y) = supervised_learner()
   losses = learner.term_losses(data=(x, y))

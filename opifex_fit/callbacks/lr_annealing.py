@@ -46,6 +46,13 @@ class LRAnnealing(Callback):
 
     w_i <- momentum * w_i + (1 - momentum) * w_hat_i
 
+  ``L_i`` is the term as the training step computes it (``as_trained=True``,
+  as jaxpi): after the fit's step hooks, so with ``cb.CausalWeighting`` the
+  residual's gradient is that of the causally weighted residual loss.
+  ``as_trained=False`` uses the plain mean squared residual. ``at_start=True``
+  also updates once before the first step of a fit that starts at step 0
+  (jaxpi updates at every multiple of its cadence, step 0 included).
+
   Logs ``lra_grad_<term>`` (``||g_i||`` in mean mode; ``mean|g_i|`` in max
   mode, and ``max|g_r|`` for the residual term) and ``lra_target_<term>``
   (``w_hat_i``). A non-finite estimate leaves the weights unchanged.
@@ -62,13 +69,16 @@ class LRAnnealing(Callback):
     terms: the balanced terms (default all; at least two). In max mode they
       must include ``residual_term``.
     residual_term: max mode only: the anchor term (default ``"pde"``).
+    as_trained: gradients of the terms after the step hooks (default True).
+    at_start: also update before step 0 (default False; jaxpi: True).
   """
 
   order = ORDER_PHYSICS
   requires_device_data = True  # reads learner.data: refused for streamed data
 
   def __init__(self, every: int = 100, momentum: float = 0.9, mode: str = "mean", *,
-               terms=None, residual_term: str | None = None):
+               terms=None, residual_term: str | None = None, as_trained: bool = True,
+               at_start: bool = False):
     self.every = check_every(every, allow_none=False)
     if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) \
         or not math.isfinite(momentum) or not 0 <= momentum < 1:
@@ -80,7 +90,11 @@ class LRAnnealing(Callback):
                        f"{residual_term!r} with mode={mode!r}")
     if residual_term is not None and (not isinstance(residual_term, str) or not residual_term):
       raise ValueError(f"residual_term must be a loss term name; got {residual_term!r}")
+    for flag, value in (("as_trained", as_trained), ("at_start", at_start)):
+      if not isinstance(value, bool):
+        raise TypeError(f"{flag} must be a bool; got {value!r}")
     self.momentum, self.mode = float(momentum), mode
+    self.as_trained, self.at_start = as_trained, at_start
     self.residual_term = residual_term or ("pde" if mode == "max" else None)
     self.terms = bal.check_terms_arg(terms)
     self._names: tuple[str, ...] = ()
@@ -90,23 +104,26 @@ class LRAnnealing(Callback):
     if self.mode == "max" and self.residual_term not in self._names:
       raise ValueError(f"LRAnnealing(mode='max'): residual_term={self.residual_term!r} is not "
                        f"among the balanced terms {list(self._names)}; pass residual_term=")
+    if self.at_start and learner.step == 0:
+      self.on_step_end(learner)
 
   def log_names(self, learner):
     names = bal.resolve_terms(learner, self.terms, "LRAnnealing")
     return [f"lra_{k}_{t}" for k in ("grad", "target") for t in names]
 
   def on_step_end(self, learner):
-    fn = learner.compile("lr_annealing", self._update_fn(), key=(self, self._names))
+    fn = learner.compile("lr_annealing", self._update_fn(), key=(self, self._names),
+                         hooked=self.as_trained)
     new_w, stats, target = fn(learner.data, bal.weight_vector(learner, self._names))
     bal.apply_update(learner, self._names, new_w, "lra", ("grad", stats), target)
 
   def _update_fn(self):
     """``update(s, data, weights)``, compiled by ``learner.compile``."""
-    names, momentum, mode = self._names, self.momentum, self.mode
+    names, momentum, mode, hooked = self._names, self.momentum, self.mode, self.as_trained
     anchor = names.index(self.residual_term) if mode == "max" else None
 
     def update(s, data, weights):
-      _, grads = s.term_gradients(data, names)
+      _, grads = s.term_gradients(data, names, hooked=hooked)
       if mode == "mean":
         stats = bal.grad_norms(grads)
         num = jnp.mean(stats)

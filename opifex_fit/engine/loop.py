@@ -223,7 +223,7 @@ def _prepare_fit(learner, data, *, steps, epochs, batch_size, validation_data,
                                         batch_pos=scalar(0, jnp.int32), perm=perm)
   # Step hooks and their device state exist before on_fit_begin, so a
   # checkpoint restores into a state of the saved structure.
-  fit.hooks = step_hooks.collect(callbacks, learner)
+  fit.hooks = learner.step_hooks = step_hooks.collect(callbacks, learner)
   learner.state = learner.state.replace(
       hooks=step_hooks.initial_states(fit.hooks, learner, learner.state.hooks))
   fit.target = learner.target_step = learner.step + total

@@ -34,6 +34,11 @@ What ``compile`` takes care of, so that no callback does it by hand:
 * modes: ``eval_mode=True`` rebuilds the model in eval mode (Dropout off,
   BatchNorm running averages), as ``predict`` does; the default is train mode,
   the mode of the loss the optimizer minimises.
+* step hooks: ``hooked=True`` also passes the fit's step-hook states, so
+  ``s.term_losses(..., hooked=True)`` / ``s.term_gradients(..., hooked=True)``
+  are the terms as the training step sees them, after every hook's
+  ``loss_terms`` (e.g. the causally weighted residual of
+  ``cb.CausalWeighting``), with the hooks' current states.
 
 Example:
   >>> import numpy as np
@@ -56,7 +61,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from opifex_fit.engine import modes
+from opifex_fit.engine import modes, step_hooks
 from opifex_fit.parallel.sharding import jit_replicated
 
 
@@ -64,13 +69,15 @@ class StateView:
   """The current training state inside a function compiled by ``learner.compile``.
 
   Attributes (traced arrays): ``params``, ``rest`` (the model's other
-  variables), ``loss_weights`` (term -> scalar).
+  variables), ``loss_weights`` (term -> scalar), ``hook_states`` (hook name
+  -> state; only in functions compiled with ``hooked=True``, else None).
   """
 
-  def __init__(self, learner, graphdef, params, rest, loss_weights):
+  def __init__(self, learner, graphdef, params, rest, loss_weights, hook_states=None):
     self._learner, self._graphdef = learner, graphdef
     self._placement = learner.placement
     self.params, self.rest, self.loss_weights = params, rest, loss_weights
+    self.hook_states = hook_states
     self._model = None
 
   @property
@@ -91,18 +98,29 @@ class StateView:
     """On a mesh: every array of ``tree`` split over the data axis (else unchanged)."""
     return tree if self._placement is None or tree is None else self._placement.constrain(tree)
 
-  def term_losses(self, data, terms: Sequence[str] | None = None, *, params=None) -> dict:
+  def term_losses(self, data, terms: Sequence[str] | None = None, *, params=None,
+                  hooked: bool = False) -> dict:
     """``{term: loss}``: the unweighted loss terms (problem terms and those of
     ``add_loss_term``; ``terms``: which, None: all) on ``data`` (e.g. the
     training data, passed in as ``run(learner.data)``), at ``params``
-    (default: the state's)."""
-    values = self._learner.loss_terms_fn(self.merge(params), self.constrain(data))
+    (default: the state's). ``hooked=True``: after the fit's step hooks'
+    ``loss_terms`` (needs ``compile(..., hooked=True)``)."""
+    model, data = self.merge(params), self.constrain(data)
+    if not hooked:
+      values = self._learner.loss_terms_fn(model, data)
+    elif self.hook_states is None:
+      raise ValueError("term_losses(hooked=True) needs a function compiled with "
+                       "learner.compile(..., hooked=True)")
+    else:
+      hooked_fn = step_hooks.terms_with_hooks(self._learner.step_hooks, self._learner.loss_terms_fn)
+      values, _ = hooked_fn(model, data, self.hook_states)
     return {t: values[t] for t in (values if terms is None else terms)}
 
   def term_gradients(self, data, terms: Sequence[str] | None = None, *,
-                     select: Sequence[int] | None = None):
+                     select: Sequence[int] | None = None, hooked: bool = False):
     """``(losses (T,), grads)``: the unweighted terms as float32 and, for each
     selected parameter leaf, ``(T, *leaf.shape)``: row ``i`` is ``dL_i/dW``.
+    ``hooked``: the terms after the step hooks (see ``term_losses``).
 
     ``select`` holds indices into ``jax.tree.leaves(params)`` (None: all).
     One ``jax.jacrev`` of the stacked term vector gives every term's gradient.
@@ -115,7 +133,7 @@ class StateView:
       full = list(leaves)
       for i, v in zip(idx, chosen):
         full[i] = v
-      values = self.term_losses(data, terms, params=treedef.unflatten(full))
+      values = self.term_losses(data, terms, params=treedef.unflatten(full), hooked=hooked)
       vec = jnp.stack([jnp.asarray(values[t], jnp.float32) for t in terms])
       return vec, vec
 
@@ -147,14 +165,15 @@ class StateView:
 
 
 def compile_fn(learner, name: str, fn: Callable, *, eval_mode: bool = False,
-            key: Hashable = None) -> Callable:
+               key: Hashable = None, hooked: bool = False) -> Callable:
   """``run(*args) -> fn(StateView of the current state, *args)``, jitted; see the module doc."""
   if not isinstance(name, str) or not name:
     raise ValueError(f"name must be a non-empty string (the trace_counts entry); got {name!r}")
   if not callable(fn):
     raise TypeError(f"fn must be callable (state_view, *args) -> outputs; got {fn!r}")
-  if not isinstance(eval_mode, bool):
-    raise TypeError(f"eval_mode must be a bool; got {eval_mode!r}")
+  for flag, value in (("eval_mode", eval_mode), ("hooked", hooked)):
+    if not isinstance(value, bool):
+      raise TypeError(f"{flag} must be a bool; got {value!r}")
   try:
     hash(key)
   except TypeError as e:
@@ -162,19 +181,23 @@ def compile_fn(learner, name: str, fn: Callable, *, eval_mode: bool = False,
 
   def run(*args):
     graphdef = learner.eval_graphdef if eval_mode else learner.graphdef
-    cache_key = ("service", name, key, eval_mode, graphdef, learner.term_names())
-    jitted = learner.cached(cache_key, lambda: _build(learner, name, fn, graphdef))
+    # A hooked function closes over the fit's hooks: other hooks, another function.
+    hooks = learner.step_hooks if hooked else None
+    cache_key = ("service", name, key, eval_mode, graphdef, learner.term_names(), hooks)
+    jitted = learner.cached(cache_key, lambda: _build(learner, name, fn, graphdef, hooked))
     s = learner.state
-    return jitted(s.params, s.rest, s.loss_weights, *learner.place(args))
+    states = (s.hooks,) if hooked else ()
+    return jitted(s.params, s.rest, s.loss_weights, *states, *learner.place(args))
   return run
 
 
-def _build(learner, name, fn, graphdef):
+def _build(learner, name, fn, graphdef, hooked):
   counts = learner.trace_counts
 
   def traced(params, rest, loss_weights, *args):
     counts[name] = counts.get(name, 0) + 1  # runs once per trace, never per call
-    return fn(StateView(learner, graphdef, params, rest, loss_weights), *args)
+    hook_states, args = (args[0], args[1:]) if hooked else (None, args)
+    return fn(StateView(learner, graphdef, params, rest, loss_weights, hook_states), *args)
   return jit_replicated(traced, learner.placement)
 
 
