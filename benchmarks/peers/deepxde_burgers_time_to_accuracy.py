@@ -117,6 +117,14 @@ def time_to_targets(name, trainer, grid, exact, max_steps, every):
   return reached, curve
 
 
+def problem_data(n_points, seed):
+  """``(points, grid, exact)``: the residual points, DeepXDE's 256 x 100 test grid, Cole-Hopf."""
+  points = of.Box({"x": (-1.0, 1.0), "t": (0.0, 1.0)}).sample_interior(n_points, seed=seed)
+  x, t, u = burgers_sine_grid(256, 100, NU)
+  grid = np.stack(np.meshgrid(x, t, indexing="xy"), axis=-1).reshape(-1, 2).astype(np.float32)
+  return points, grid, u.reshape(-1)
+
+
 def main(max_steps=20000, every=500, seed=0, recipe="resample"):
   try:
     import deepxde as dde  # noqa: PLC0415 - optional, and DDE_BACKEND must be set first
@@ -124,10 +132,7 @@ def main(max_steps=20000, every=500, seed=0, recipe="resample"):
     print("DeepXDE is not installed: `pip install deepxde` to run this peer benchmark; skipped.")
     return None
   dde.config.set_default_float("float32")
-  points = of.Box({"x": (-1.0, 1.0), "t": (0.0, 1.0)}).sample_interior(2000, seed=seed)
-  x, t, u = burgers_sine_grid(256, 100, NU)
-  grid = np.stack(np.meshgrid(x, t, indexing="xy"), axis=-1).reshape(-1, 2).astype(np.float32)
-  exact = u.reshape(-1)
+  points, grid, exact = problem_data(2000, seed)
   results = {"opifex-fit": time_to_targets("opifex-fit", opifex_trainer(points, recipe), grid,
                                            exact, max_steps, every),
              "DeepXDE (JAX)": time_to_targets("DeepXDE (JAX)", deepxde_trainer(points, dde, recipe),

@@ -1,0 +1,42 @@
+"""The peer benchmarks run end to end on a tiny budget (the real runs are in benchmarks/peers)."""
+
+import importlib.util
+import pathlib
+
+import numpy as np
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def load(name):
+  spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / "peers" / f"{name}.py")
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module
+
+
+@pytest.mark.parametrize("recipe", ["resample", "fixed"])
+def test_time_to_accuracy_measures_opifex_on_both_recipes(recipe):
+  bench = load("deepxde_burgers_time_to_accuracy")
+  points, grid, exact = bench.problem_data(n_points=64, seed=0)
+  reached, curve = bench.time_to_targets("opifex-fit", bench.opifex_trainer(points, recipe), grid,
+                                         exact, max_steps=20, every=10)
+  assert [step for step, _, _ in curve] == [10, 20]
+  assert all(np.isfinite(err) and 0 < err < 2 for _, _, err in curve)
+  assert curve[1][1] > curve[0][1] > 0  # training seconds accumulate
+  assert reached == {}  # 20 steps reach neither 1e-2 nor 1e-3
+
+
+def test_time_to_accuracy_runs_deepxde_when_installed():
+  pytest.importorskip("deepxde")
+  bench = load("deepxde_burgers_time_to_accuracy")
+  import deepxde as dde
+
+  if dde.backend.backend_name != "jax":
+    pytest.skip(f"DeepXDE was imported with the {dde.backend.backend_name} backend")
+  dde.config.set_default_float("float32")
+  points, grid, exact = bench.problem_data(n_points=64, seed=0)
+  _, curve = bench.time_to_targets("DeepXDE", bench.deepxde_trainer(points, dde, "resample"), grid,
+                                   exact, max_steps=20, every=10)
+  assert len(curve) == 2 and all(np.isfinite(err) for _, _, err in curve)
