@@ -30,6 +30,7 @@ def test_every_method_runs_its_rounds_and_prints_the_table():
 
 @pytest.mark.slow
 def test_rad_on_ten_rounds_of_the_paper_protocol():
-  # Paper: 15000 Adam + 100 rounds (2e-4); 10 rounds measured 5.46e-2 (README).
+  # Paper: 15000 Adam + 100 rounds (2e-4); 10 rounds measured 2.82e-3 (README; 5.46e-2
+  # with optax's default L-BFGS memory of 10 instead of DeepXDE's 100).
   errors, out = run("--methods", "RAD", "--rounds", "10", timeout=3600)
-  assert errors["RAD"] < 1e-1, out
+  assert errors["RAD"] < 1e-2, out
