@@ -52,6 +52,16 @@ def test_wu_rad_example_runs_the_protocol_in_float64_and_prints_its_table():
   assert np.isfinite(initial) and np.isfinite(final) and final < 10 * initial
 
 
+def test_piratenet_of_the_ablation_starts_as_the_initial_condition_held_in_time():
+  x = np.linspace(-1, 1, 64, endpoint=False)
+  net = allen_cahn_jaxpi_ablation.model(True, True, architecture="piratenet", width=32, initial_x=x)
+  grid = np.stack(np.meshgrid(x, np.linspace(0, 1, 7)), -1).reshape(-1, 2).astype(np.float32)
+  u0 = np.asarray(allen_cahn_jaxpi_ablation.u0(grid[:, 0]))
+  assert np.abs(np.asarray(net(grid))[:, 0] - u0).max() < 0.1  # |u0| reaches 1
+  modified = allen_cahn_jaxpi_ablation.model(True, True, architecture="modified_mlp", width=32)
+  assert isinstance(modified, of.models.ModifiedMLP)
+
+
 def test_jaxpi_ablation_example_runs_and_prints_its_table(capsys):
   results = allen_cahn_jaxpi_ablation.main(configs=("plain", "all"), steps=100, batch=128,
                                            width=32, weights_every=20)
