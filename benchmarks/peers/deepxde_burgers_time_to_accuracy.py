@@ -4,7 +4,7 @@
 
 with Wu et al.'s hard constraint u = -sin(pi x) + (1 - x^2) t N(x, t) in both
 libraries, N = MLP 2-64-64-64-1 tanh (Glorot normal, zero biases), float32,
-2000 residual points and the same optax Adam object: lr 1e-3, decayed by 0.9
+2000 residual points and the same optax Adam (built alike for each): lr 1e-3, decayed by 0.9
 every 1000 steps. Recipes (``--recipe``):
 
 * ``resample`` (default): fresh uniform points at every step, jaxpi's
@@ -18,7 +18,7 @@ Every ``--every`` steps both are evaluated against the exact Cole-Hopf
 solution on DeepXDE's 256 x 100 grid; the clock counts training only
 (compilation included, evaluation excluded), as a user's ``fit`` calls see
 it. Reported: the wall time and step at which rel. L2 first falls below
-1e-2 and 1e-3 ("-" if not within ``--max-steps``).
+each of 1e-1, 5e-2, 2.5e-2, 1e-2 and 1e-3 ("-" if not within ``--max-steps``).
 
 DeepXDE is optional: ``pip install deepxde`` (benchmarks only).
 
@@ -43,7 +43,9 @@ from opifex_fit.problems.reference import relative_l2  # noqa: E402
 from opifex_fit.problems.reference_solvers import burgers_sine_grid  # noqa: E402
 
 NU = 0.01 / np.pi
-TARGETS = (1e-2, 1e-3)
+# The issue's targets are 1e-2 and 1e-3; Adam alone gets to ~2e-2 on this problem in 20000
+# steps, so coarser levels are reported too (the race is then visible where it is run).
+TARGETS = (1e-1, 5e-2, 2.5e-2, 1e-2, 1e-3)
 
 
 def hard_constraint(x, u):
@@ -141,15 +143,15 @@ def main(max_steps=20000, every=500, seed=0, recipe="resample"):
   print(f"\nBurgers, Adam 1e-3 (x0.9 per 1000 steps), 2000 {what}, float32, "
         f"{jax.devices()[0].device_kind}; "
         f"evaluated every {every} steps, at most {max_steps}")
-  print("| library        | " + " | ".join(f"to {t:.0e}: step, s" for t in TARGETS) + " |")
-  print("|----------------|" + "|".join("-" * 20 for _ in TARGETS) + "|")
+  print("| library        | " + " | ".join(f"to {t:.1e}: step, s" for t in TARGETS) + " |")
+  print("|----------------|" + "|".join("-" * 22 for _ in TARGETS) + "|")
   for name, (reached, _) in results.items():
     cells = [f"{reached[t][0]:6d}, {reached[t][1]:7.1f}" if t in reached else "      -" for t in TARGETS]
-    print(f"| {name:14s} | " + " | ".join(f"{c:18s}" for c in cells) + " |")
+    print(f"| {name:14s} | " + " | ".join(f"{c:20s}" for c in cells) + " |")
   ours, theirs = results["opifex-fit"][0], results["DeepXDE (JAX)"][0]
   for t in TARGETS:
     if t in ours and t in theirs:
-      print(f"time ratio DeepXDE / opifex-fit to {t:.0e}: {theirs[t][1] / ours[t][1]:.2f}")
+      print(f"time ratio DeepXDE / opifex-fit to {t:.1e}: {theirs[t][1] / ours[t][1]:.2f}")
   return results
 
 
