@@ -77,15 +77,15 @@ def test_jaxpi_ablation_example_runs_and_prints_its_table(capsys):
 
 @pytest.mark.slow
 def test_wu_rad_example_improves_with_the_rounds_at_its_default_budget():
-  # The default budget (15000 + 1000 + 5 x 2000 steps; 6 min idle, 15 min loaded): measured 8.03e-2 after the
-  # first phase and 2.63e-2 after 5 rounds (seed 0; the paper: 8e-4 after 100 rounds).
+  # The default budget (15000 + 1000 + 5 x 2000 steps; 6 to 9 min): measured 4.14e-2 after the
+  # first phase and 1.32e-2 after 5 rounds (seed 0; the paper: 8e-4 after 100 rounds).
   out, initial, rows = run_wu(timeout=2400)
   errors = [float(e) for e in re.findall(r"round +\d+ +step +\d+ +rel. L2 " + NUMBER, out)]
   assert len(errors) == 6
   final = float(re.search(NUMBER, rows[1]).group(1))
   assert final == pytest.approx(errors[-1], rel=1e-2)
   assert errors[0] < 0.2 * initial
-  assert final <= 4e-2 and final < 0.6 * errors[0]
+  assert final <= 2.5e-2 and final < 0.6 * errors[0]
 
 
 @pytest.mark.slow
