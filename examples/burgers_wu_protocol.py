@@ -33,7 +33,8 @@ shared by the two runs)::
   RAD 5422 s, RAR-D 5773 s (paper, mean of repeats: RAD 2.0e-4, RAR-D 3.0e-4)
 
 With ``--lbfgs-memory 10`` (optax's default) RAD was 5.46e-2 after 10 rounds
-(2.82e-3 with 100).
+(2.82e-3 with 100). Random-R, 10 rounds only: 2.11e-1 / 2.45e-1 / 2.61e-1
+after rounds 0 / 5 / 10 (805 s; paper 1.7e-2 after 100).
 
 Run: ``python examples/burgers_wu_protocol.py [--rounds 100 --first-adam 15000 --methods RAD]``
 (the paper's budget: about 216000 steps per method).
