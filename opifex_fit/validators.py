@@ -21,6 +21,13 @@ def positive_int(value, name: str, *, allow_none: bool = True) -> int | None:
   return int(value)
 
 
+def check_bool(value, name: str) -> bool:
+  """``value`` if it is a bool (``True``/``False``, not 1 or "yes"), else a TypeError naming it."""
+  if not isinstance(value, bool):
+    raise TypeError(f"{name} must be a bool; got {value!r}")
+  return value
+
+
 def nonnegative_float(value, name: str) -> float:
   """A finite float >= 0 (Python or numpy number, or a 0-d array), as float."""
   if isinstance(value, (bool, np.bool_, str, bytes)) or not hasattr(value, "__float__") \

@@ -29,6 +29,7 @@ import tempfile
 import jax
 import orbax.checkpoint as ocp
 
+from opifex_fit import validators
 from opifex_fit.persistence import saving
 from opifex_fit.parallel import sharding
 from opifex_fit.callbacks import _callback_states as states
@@ -103,9 +104,8 @@ class Checkpoint(Callback):
       raise ValueError(f"keep_best={keep_best} needs a monitor to rank checkpoints by")
     if mode not in ("min", "max"):
       raise ValueError(f"mode must be 'min' or 'max'; got {mode!r}")
-    for name, value in (("resume", resume), ("async_save", async_save)):
-      if not isinstance(value, bool):
-        raise TypeError(f"{name} must be a bool; got {value!r}")
+    validators.check_bool(resume, "resume")
+    validators.check_bool(async_save, "async_save")
     self.monitor, self.mode, self.resume, self.async_save = monitor, mode, resume, async_save
     self.verbose = verbose
     self.preempted, self.restored_step = False, None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
+from opifex_fit import validators
 from opifex_fit.callbacks.base import ORDER_EARLY_STOPPING, check_every, status_field
 from opifex_fit.callbacks._monitor import MonitorCallback
 from opifex_fit.problems.energy_forces import CHEMICAL_ACCURACY
@@ -61,8 +62,7 @@ class ChemicalAccuracy(MonitorCallback):
         or not math.isfinite(target) or target <= 0:
       raise ValueError(f"target must be a finite positive number (e.g. 1.594e-3 Hartree);"
                        f" got {target!r}")
-    if not isinstance(stop, bool):
-      raise TypeError(f"stop must be a bool; got {stop!r}")
+    validators.check_bool(stop, "stop")
     self.target, self.stop, self.verbose = float(target), stop, verbose
     self.every = check_every(every)
     self.status = ChemicalAccuracyState(self.target)

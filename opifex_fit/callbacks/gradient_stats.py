@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from opifex_fit import validators
 from opifex_fit.callbacks.base import ORDER_METRICS, Callback, check_every
 from opifex_fit.callbacks.tensorboard import named_leaves
 from opifex_fit.engine.step_hooks import PeriodicStats
@@ -51,9 +52,7 @@ class GradientStats(Callback):
 
   def __init__(self, every: int = 100, *, per_layer: bool = False):
     self.every = check_every(every, allow_none=False)
-    if not isinstance(per_layer, bool):
-      raise TypeError(f"per_layer must be a bool; got {per_layer!r}")
-    self.per_layer = per_layer
+    self.per_layer = validators.check_bool(per_layer, "per_layer")
     self._hook = None
 
   def _paths(self, learner):

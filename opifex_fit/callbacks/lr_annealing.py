@@ -6,6 +6,7 @@ import math
 
 import jax.numpy as jnp
 
+from opifex_fit import validators
 from opifex_fit.callbacks import _balancing as bal
 from opifex_fit.callbacks.base import ORDER_PHYSICS, Callback, check_every
 
@@ -90,11 +91,9 @@ class LRAnnealing(Callback):
                        f"{residual_term!r} with mode={mode!r}")
     if residual_term is not None and (not isinstance(residual_term, str) or not residual_term):
       raise ValueError(f"residual_term must be a loss term name; got {residual_term!r}")
-    for flag, value in (("as_trained", as_trained), ("at_start", at_start)):
-      if not isinstance(value, bool):
-        raise TypeError(f"{flag} must be a bool; got {value!r}")
     self.momentum, self.mode = float(momentum), mode
-    self.as_trained, self.at_start = as_trained, at_start
+    self.as_trained = validators.check_bool(as_trained, "as_trained")
+    self.at_start = validators.check_bool(at_start, "at_start")
     self.residual_term = residual_term or ("pde" if mode == "max" else None)
     self.terms = bal.check_terms_arg(terms)
     self._names: tuple[str, ...] = ()

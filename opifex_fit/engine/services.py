@@ -61,6 +61,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from opifex_fit import validators
 from opifex_fit.engine import modes, step_hooks
 from opifex_fit.parallel.sharding import jit_replicated
 
@@ -171,9 +172,8 @@ def compile_fn(learner, name: str, fn: Callable, *, eval_mode: bool = False,
     raise ValueError(f"name must be a non-empty string (the trace_counts entry); got {name!r}")
   if not callable(fn):
     raise TypeError(f"fn must be callable (state_view, *args) -> outputs; got {fn!r}")
-  for flag, value in (("eval_mode", eval_mode), ("hooked", hooked)):
-    if not isinstance(value, bool):
-      raise TypeError(f"{flag} must be a bool; got {value!r}")
+  validators.check_bool(eval_mode, "eval_mode")
+  validators.check_bool(hooked, "hooked")
   try:
     hash(key)
   except TypeError as e:

@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from opifex_fit import validators
 from opifex_fit.models._common import Fixed, float_dtype, positive_int
 
 
@@ -42,8 +43,7 @@ class FourierFeatures(nnx.Module):
                        f" got {features}")
     if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not scale > 0:
       raise ValueError(f"scale must be a positive number; got {scale!r}")
-    if not isinstance(trainable, bool):
-      raise TypeError(f"trainable must be a bool; got {trainable!r}")
+    validators.check_bool(trainable, "trainable")
     self.out_features = features
     self.dtype = float_dtype(dtype, "dtype", allow_none=True)
     param_dtype = float_dtype(param_dtype, "param_dtype")
