@@ -99,6 +99,30 @@ def test_hooked_term_losses_are_the_losses_the_step_trains_on():
     learner.compile("f", lambda s: 0, hooked="yes")
 
 
+def test_point_weights_are_the_plain_mean_unless_a_hook_reweights_the_term():
+  from opifex_fit.engine.step_hooks import StepHook, point_weights
+
+  class Halves(StepHook):
+    name = "halves"
+
+    def point_weights(self, hs, model, term, points, mask):
+      return None if term != "pde" else jnp.full(points.shape[:1], 0.5)
+
+  points, mask = jnp.zeros((4, 1)), jnp.array([1.0, 1.0, 0.0, 1.0])
+  plain = point_weights((StepHook(),), {"hook": ()}, None, "pde", points, mask)
+  np.testing.assert_allclose(plain, [1 / 3, 1 / 3, 0, 1 / 3])
+  np.testing.assert_allclose(point_weights((Halves(),), {"halves": ()}, None, "pde", points),
+                             0.5)
+  np.testing.assert_allclose(point_weights((Halves(),), {"halves": ()}, None, "bc", points), 0.25)
+  other = type("Other", (Halves,), {"name": "other"})()
+  with pytest.raises(ValueError, match=r"\['halves', 'other'\] all reweight the points of 'pde'"):
+    point_weights((Halves(), other), {"halves": (), "other": ()}, None, "pde", points)
+  learner, _ = supervised_learner()
+  plain_fn = learner.compile("weights", lambda s, p: s.point_weights("data", p))
+  with pytest.raises(ValueError, match=r"needs a function compiled with .*hooked=True"):
+    plain_fn(points)
+
+
 def test_term_losses_equal_the_hand_loss():
   learner, (x, y) = supervised_learner()
   losses = learner.term_losses(data=(x, y))

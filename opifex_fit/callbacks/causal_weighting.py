@@ -151,6 +151,19 @@ class CausalHook(StepHook):
               residual_loss=plain.astype(hs["residual_loss"].dtype))
     return terms, hs
 
+  def point_weights(self, hs, model, term, points, mask):
+    """jaxpi's causal NTK: point ``j`` of chunk ``i`` counts ``w_i / (M |C_i|)``."""
+    if term != self.term:
+      return None
+    r = self.problem.pointwise_residuals(model, term, points)
+    sq = (r ** 2).reshape(r.shape[0], -1).mean(axis=1)
+    counted = jnp.ones_like(sq) if mask is None else mask.astype(sq.dtype)
+    t = points[:, self.axis]
+    _, weights = causal_weights(sq, counted, t, self.t0, self.t1, self.n_chunks, hs["eps"])
+    index = chunk_index(t, self.t0, self.t1, self.n_chunks)
+    counts = jax.ops.segment_sum(counted, index, self.n_chunks)
+    return counted * weights[index] / (self.n_chunks * jnp.maximum(counts[index], 1.0))
+
   def logs(self, hs):
     w = hs["weights"]
     return {"causal_eps": hs["eps"], "causal_weight_min": jnp.min(w),
@@ -160,12 +173,17 @@ class CausalHook(StepHook):
 def causal_weights(sq, counted, t, t0: float, t1: float, n_chunks: int, eps):
   """``(L, w)``: per-chunk mean squared residuals ``L_i`` and their causal
   weights ``w_i = exp(-eps * sum_{k<i} L_k)`` (no gradient through ``w``)."""
-  index = jnp.clip(jnp.floor((t - t0) / (t1 - t0) * n_chunks).astype(jnp.int32), 0, n_chunks - 1)
+  index = chunk_index(t, t0, t1, n_chunks)
   sums = jax.ops.segment_sum(sq * counted, index, n_chunks)
   counts = jax.ops.segment_sum(counted, index, n_chunks)
   chunk_losses = sums / jnp.maximum(counts, 1.0)
   before = jnp.cumsum(chunk_losses) - chunk_losses  # sum over k < i
   return chunk_losses, jax.lax.stop_gradient(jnp.exp(-eps * before))
+
+
+def chunk_index(t, t0: float, t1: float, n_chunks: int):
+  """The time chunk of each time in ``t``: ``0 .. n_chunks - 1`` (equal intervals)."""
+  return jnp.clip(jnp.floor((t - t0) / (t1 - t0) * n_chunks).astype(jnp.int32), 0, n_chunks - 1)
 
 
 def _positive(value, name):

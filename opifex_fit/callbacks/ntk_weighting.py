@@ -8,6 +8,7 @@ from collections.abc import Mapping
 import jax
 import jax.numpy as jnp
 
+from opifex_fit import validators
 from opifex_fit.callbacks import _balancing as bal
 from opifex_fit.callbacks.base import ORDER_PHYSICS, Callback, check_every
 from opifex_fit.problems.pde import PDEProblem
@@ -30,9 +31,16 @@ class NTKWeighting(Callback):
   not count). The cadence and the running average are those of
   ``LRAnnealing`` (jaxpi: every 1000 steps, momentum 0.9). A non-finite
   estimate leaves the weights unchanged. Logs ``ntk_trace_<term>`` and
-  ``ntk_target_<term>``. (jaxpi additionally weights the residual's NTK by
-  the causal weights when causal training is on; here it is the plain
-  trace.)
+  ``ntk_target_<term>``.
+
+  ``as_trained=True`` (the default, as jaxpi) takes each point's share as
+  the training step weights it, after the fit's step hooks
+  (``StepHook.point_weights``): with ``cb.CausalWeighting`` the residual's
+  trace is jaxpi's causally weighted one, ``tr = mean_i w_i mean_{j in C_i}
+  ||d r_j / d theta||^2`` over the time chunks ``C_i`` and their causal
+  weights ``w_i``. Without such a hook (or ``as_trained=False``) it is the
+  plain mean above. ``at_start=True`` also updates once before the first step
+  of a fit that starts at step 0 (jaxpi updates at step 0).
 
   Example:
     >>> import jax.numpy as jnp, numpy as np, optax
@@ -55,13 +63,16 @@ class NTKWeighting(Callback):
     n_points: use at most this many points per term (None: all).
     chunk_size: points per Jacobian block (bounds memory: ``chunk_size`` x
       number of parameters floats at a time).
+    as_trained: weight the points as the training step does (default True).
+    at_start: also update before step 0 (default False; jaxpi: True).
   """
 
   order = ORDER_PHYSICS
   requires_device_data = True
 
   def __init__(self, every: int = 1000, momentum: float = 0.9, *, terms=None,
-               n_points: int | None = None, chunk_size: int = 256):
+               n_points: int | None = None, chunk_size: int = 256, as_trained: bool = True,
+               at_start: bool = False):
     self.every = check_every(every, allow_none=False)
     if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) \
         or not math.isfinite(momentum) or not 0 <= momentum < 1:
@@ -71,6 +82,8 @@ class NTKWeighting(Callback):
         raise ValueError(f"{name} must be a positive int{' or None' if name == 'n_points' else ''};"
                          f" got {value!r}")
     self.momentum, self.n_points, self.chunk_size = float(momentum), n_points, chunk_size
+    self.as_trained = validators.check_bool(as_trained, "as_trained")
+    self.at_start = validators.check_bool(at_start, "at_start")
     self.terms = bal.check_terms_arg(terms)
     self._names: tuple[str, ...] = ()
 
@@ -85,22 +98,26 @@ class NTKWeighting(Callback):
 
   def on_fit_begin(self, learner):
     self._names = self._resolve(learner)
+    if self.at_start and learner.step == 0:
+      self.on_step_end(learner)
 
   def log_names(self, learner):
     return [f"ntk_{k}_{t}" for k in ("trace", "target") for t in self._resolve(learner)]
 
   def on_step_end(self, learner):
     fn = learner.compile("ntk_weighting", self._update_fn(),
-                         key=(self, self._names, self.n_points, self.chunk_size))
+                         key=(self, self._names, self.n_points, self.chunk_size),
+                         hooked=self.as_trained)
     points = {t: _points_and_mask(learner.data[t], self.n_points) for t in self._names}
     new_w, traces, target = fn(points, bal.weight_vector(learner, self._names))
     bal.apply_update(learner, self._names, new_w, "ntk", ("trace", traces), target)
 
   def _update_fn(self):
-    names, momentum, chunk = self._names, self.momentum, self.chunk_size
+    names, momentum, chunk, hooked = self._names, self.momentum, self.chunk_size, self.as_trained
 
     def update(s, points, weights):
-      traces = jnp.stack([ntk_trace(s, t, *points[t], chunk) for t in names])
+      shares = {t: s.point_weights(t, *points[t]) if hooked else None for t in names}
+      traces = jnp.stack([ntk_trace(s, t, *points[t], chunk, shares[t]) for t in names])
       target = jnp.mean(traces) / traces
       return bal.running_average(weights, target, momentum), traces, target
     return update
@@ -109,9 +126,14 @@ class NTKWeighting(Callback):
     return f"NTKWeighting(every={self.every}, momentum={self.momentum}, terms={self.terms})"
 
 
-def ntk_trace(s, term: str, points, mask, chunk_size: int) -> jax.Array:
-  """``mean_j ||d r_j / d theta||^2`` over the (unmasked) points of ``term``,
-  Jacobians taken ``chunk_size`` points at a time (float32 or wider)."""
+def ntk_trace(s, term: str, points, mask, chunk_size: int, shares=None) -> jax.Array:
+  """``sum_j a_j ||d r_j / d theta||^2`` over the points of ``term``, with
+  ``a_j = shares`` (default: the plain mean over the unmasked points; per
+  residual component for systems), Jacobians ``chunk_size`` points at a time
+  (float32 or wider)."""
+  if shares is None:
+    counted = jnp.ones(points.shape[:1], points.dtype) if mask is None else mask
+    shares = counted / jnp.maximum(jnp.sum(counted), 1)
   total = jnp.zeros((), jnp.promote_types(points.dtype, jnp.float32))
   for start in range(0, points.shape[0], chunk_size):
     block = points[start:start + chunk_size]
@@ -121,11 +143,9 @@ def ntk_trace(s, term: str, points, mask, chunk_size: int) -> jax.Array:
     jac = jax.jacrev(flat)(s.params)
     per_row = sum(jnp.sum(j.reshape(j.shape[0], j.shape[1], -1) ** 2, axis=(1, 2))
                   for j in jax.tree.leaves(jac))
-    weight = jnp.ones_like(per_row) if mask is None else mask[start:start + chunk_size]
-    total = total + jnp.sum(per_row * weight)
-  count = points.shape[0] if mask is None else jnp.maximum(jnp.sum(mask), 1)
+    total = total + jnp.sum(per_row * shares[start:start + chunk_size])
   width = jax.eval_shape(lambda: s.residuals(term, points[:1])).size  # vector residuals
-  return total / (count * width)
+  return total / width
 
 
 def _points_and_mask(value, n_points):

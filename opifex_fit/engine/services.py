@@ -141,6 +141,15 @@ class StateView:
     grads, values = jax.jacrev(losses, has_aux=True)([leaves[i] for i in idx])
     return values, grads
 
+  def point_weights(self, term: str, points, mask=None):
+    """``(m,)``: how much each point of ``term`` counts in the term as trained
+    (``step_hooks.point_weights``; needs ``compile(..., hooked=True)``)."""
+    if self.hook_states is None:
+      raise ValueError("point_weights needs a function compiled with "
+                       "learner.compile(..., hooked=True)")
+    return step_hooks.point_weights(self._learner.step_hooks, self.hook_states, self.model, term,
+                                    self.constrain(points), mask)
+
   def residuals(self, term: str, points, *, chunk_size: int | None = None, params=None):
     """The problem's pointwise residuals of ``term`` at ``points`` ``(m, dim)``:
     ``(m,)``, or ``(m, k)`` for systems (``problem.pointwise_residuals``).

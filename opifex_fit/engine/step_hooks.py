@@ -112,6 +112,14 @@ class StepHook:
     """The new hook state after the step's update."""
     return hs
 
+  def point_weights(self, hs, model, term: str, points, mask):
+    """How much each of ``term``'s ``points`` counts in the term as trained:
+    ``(m,)`` weights (the plain mean: ``mask / sum(mask)``), or None if this
+    hook leaves ``term`` a plain mean. Read by ``NTKWeighting(as_trained=True)``
+    (jaxpi's causally weighted NTK); ``mask`` is None or ``(m,)`` floats."""
+    del hs, model, term, points, mask
+    return None
+
   def logs(self, hs) -> dict:
     """Scalars added to the chunk's logs (read from the state at its end)."""
     return {}
@@ -166,6 +174,25 @@ def terms_with_hooks(hooks, terms_fn: Callable) -> Callable:
       return terms, new_states
     fn = wrapped
   return fn
+
+
+def point_weights(hooks, states: dict, model, term: str, points, mask=None):
+  """``(m,)``: the weights of ``term``'s points as trained: those of the one
+  hook that reweights them (``StepHook.point_weights``), else the plain mean
+  ``mask / sum(mask)`` (all ones if ``mask`` is None)."""
+  given = []
+  for hook in hooks:
+    method = getattr(hook, "point_weights", None)  # duck-typed hooks may not define it
+    weights = None if method is None else method(states[hook.name], model, term, points, mask)
+    if weights is not None:
+      given.append((hook.name, weights))
+  if len(given) > 1:
+    raise ValueError(f"the step hooks {[n for n, _ in given]} all reweight the points of "
+                     f"{term!r}; point weights support one")
+  if given:
+    return given[0][1]
+  counted = jnp.ones(points.shape[:1], points.dtype) if mask is None else mask
+  return counted / jnp.maximum(jnp.sum(counted), 1)
 
 
 def after_update_all(hooks, states: dict, info: StepInfo) -> dict:

@@ -74,3 +74,55 @@ def test_bad_arguments_are_refused():
   with pytest.raises(ValueError, match="unknown loss term"):
     learner.fit(poisson().sample(8, 2), steps=1, verbose=0,
                 callbacks=[cb.NTKWeighting(every=1, terms=["pde", "ic"])])
+
+
+def heat_problem():
+  return of.PDEProblem(lambda x, u, d: d["t"] - 0.1 * d["xx"],
+                       of.Box({"x": (-1.0, 1.0), "t": (0.0, 1.0)}),
+                       [of.InitialCondition(lambda x: jnp.cos(np.pi * x[0]))])
+
+
+def hand_causal_trace(problem, model, points, n_chunks, eps):
+  # jaxpi's causal NTK: mean over chunks of w_i * (the chunk's mean NTK diagonal).
+  pts = np.asarray(points)
+  ntk = np.array([hand_trace(problem, model, "pde", pts[j:j + 1]) for j in range(len(pts))])
+  sq = np.asarray(problem.pointwise_residuals(model, "pde", jnp.asarray(pts))) ** 2
+  chunk = np.minimum((pts[:, 1] * n_chunks).astype(int), n_chunks - 1)
+  losses = np.array([sq[chunk == i].mean() for i in range(n_chunks)])
+  weights = np.exp(-eps * (np.cumsum(losses) - losses))
+  return float(np.mean([weights[i] * ntk[chunk == i].mean() for i in range(n_chunks)]))
+
+
+@pytest.mark.parametrize("as_trained", [True, False])
+def test_residual_trace_is_jaxpi_causally_weighted_one_as_trained(as_trained):
+  problem, n_chunks, eps = heat_problem(), 4, 200.0
+  model = of.models.MLP(2, [8, 1], rngs=nnx.Rngs(0))
+  data = problem.sample(32, n_initial=8, seed=2)
+  assert len(set(np.minimum((data["pde"][:, 1] * n_chunks).astype(int), 3))) == n_chunks
+  expected = (hand_causal_trace(problem, model, data["pde"], n_chunks, eps) if as_trained
+              else hand_trace(problem, model, "pde", data["pde"]))
+  ic = hand_trace(problem, model, "ic", data["ic"])
+  learner = of.Learner(model, problem, optax.sgd(0.0))
+  history = learner.fit(data, steps=2, verbose=0, callbacks=[
+      cb.CausalWeighting(n_chunks=n_chunks, eps=eps),
+      cb.NTKWeighting(every=1, momentum=0.0, as_trained=as_trained)])
+  assert history["ntk_trace_pde"][0] == pytest.approx(expected, rel=1e-4)
+  assert history["ntk_trace_ic"][0] == pytest.approx(ic, rel=1e-4)  # a term no hook weights
+  assert history["causal_weight_min"][0] < 0.5  # the weights are far from 1: the test bites
+  assert learner.trace_counts["ntk_weighting"] == 1 and learner.trace_counts["chunk"] == 1
+
+
+def test_at_start_updates_before_the_first_step():
+  problem = poisson()
+  data = problem.sample(16, 2, seed=0)
+  weights = {}
+  for at_start in (False, True):
+    learner = of.Learner(of.models.MLP(1, [8, 1], rngs=nnx.Rngs(0)), problem, optax.sgd(0.0))
+    history = learner.fit(data, steps=1, verbose=0, callbacks=[
+        cb.NTKWeighting(every=1, momentum=0.5, at_start=at_start)])
+    target = history["ntk_target_bc"][-1]
+    weights[at_start] = float(learner.state.loss_weights["bc"])
+  assert weights[False] == pytest.approx(0.5 + 0.5 * target, rel=1e-5)
+  assert weights[True] == pytest.approx(0.5 * (0.5 + 0.5 * target) + 0.5 * target, rel=1e-5)
+  with pytest.raises(TypeError, match="at_start"):
+    cb.NTKWeighting(at_start="yes")
