@@ -62,7 +62,9 @@ def resampling_rounds(learner, data=None, *, resampler=None, rounds: int, adam_s
     adam, lbfgs: the optimizers (default ``optax.adam(1e-3)`` and
       ``optax.lbfgs(memory_size=100)``: DeepXDE's L-BFGS keeps 100 curvature
       pairs (``maxcor=100``), and optax's default of 10 reaches a 20x higher
-      loss in 1000 Burgers steps).
+      loss in 1000 Burgers steps; with 100 it matches DeepXDE's scipy
+      L-BFGS-B from the same weights, 2x faster:
+      ``benchmarks/peers/scipy_lbfgs_burgers.py``).
     callbacks: callbacks passed to every fit (loggers, ``ReferenceSolution``).
     on_round_end: ``on_round_end(round, learner)`` after each round (round 0 is
       the first Adam + L-BFGS), e.g. to print the error every 10 rounds.

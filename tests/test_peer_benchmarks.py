@@ -40,3 +40,14 @@ def test_time_to_accuracy_runs_deepxde_when_installed():
   _, curve = bench.time_to_targets("DeepXDE", bench.deepxde_trainer(points, dde, "resample"), grid,
                                    exact, max_steps=20, every=10)
   assert len(curve) == 2 and all(np.isfinite(err) for _, _, err in curve)
+
+
+def test_lbfgs_against_scipy_runs_both_arms_from_the_same_weights(capsys):
+  bench = load("scipy_lbfgs_burgers")
+  rows = bench.main(adam_steps=20, steps=20, n_points=64, seed=0)  # one chunk length: one compile
+  start, ours, theirs = rows.values()
+  for value, err, seconds, iterations in (ours, theirs):
+    assert np.isfinite(value) and 0 < err < 2 and seconds > 0 and 0 < iterations <= 20
+    assert value < start[0]  # both descend from the same Adam-trained weights
+  assert ours[3] == 20
+  assert "scipy / opifex-fit wall time" in capsys.readouterr().out
