@@ -28,6 +28,18 @@ def test_time_to_accuracy_measures_opifex_with_per_step_resampling():
   assert reached == {}  # 20 steps reach neither 1e-2 nor 1e-3
 
 
+def test_time_to_accuracy_on_wu_rounds_times_training_and_not_evaluation():
+  bench = load("deepxde_burgers_time_to_accuracy")
+  points, grid, exact = bench.problem_data(n_points=64, seed=0)
+  reached, curve = bench.rounds_to_targets(points, grid, exact, rounds=2, first_adam=20, phase=10,
+                                           pool_size=256)
+  assert [step for step, _, _ in curve] == [30, 50, 70]  # after each round's Adam + L-BFGS
+  assert all(np.isfinite(err) for _, _, err in curve)
+  assert 0 < curve[0][1] < curve[1][1] < curve[2][1]
+  assert reached == {t: next((s, sec) for s, sec, e in curve if e <= t)
+                     for t in bench.TARGETS if any(e <= t for _, _, e in curve)}
+
+
 def test_time_to_accuracy_runs_deepxde_when_installed():
   pytest.importorskip("deepxde")
   bench = load("deepxde_burgers_time_to_accuracy")
