@@ -28,6 +28,7 @@ def test_time_to_accuracy_measures_opifex_with_per_step_resampling():
   assert reached == {}  # 20 steps reach neither 1e-2 nor 1e-3
 
 
+@pytest.mark.slow  # compiles Adam, L-BFGS and RAD (~20 s): kept out of the default run
 def test_time_to_accuracy_on_wu_rounds_times_training_and_not_evaluation():
   bench = load("deepxde_burgers_time_to_accuracy")
   points, grid, exact = bench.problem_data(n_points=64, seed=0)
@@ -54,6 +55,7 @@ def test_time_to_accuracy_runs_deepxde_when_installed():
   assert len(curve) == 2 and all(np.isfinite(err) for _, _, err in curve)
 
 
+@pytest.mark.slow  # compiles Adam, L-BFGS and the hand-written loss (~20 s): not by default
 def test_lbfgs_against_scipy_runs_both_arms_from_the_same_weights(capsys):
   bench = load("scipy_lbfgs_burgers")
   rows = bench.main(adam_steps=20, steps=20, n_points=64, seed=0)  # one chunk length: one compile
