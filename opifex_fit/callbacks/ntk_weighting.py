@@ -11,6 +11,7 @@ import jax.numpy as jnp
 from opifex_fit import validators
 from opifex_fit.callbacks import _balancing as bal
 from opifex_fit.callbacks.base import ORDER_PHYSICS, Callback, check_every
+from opifex_fit.engine import step_hooks
 from opifex_fit.problems.pde import PDEProblem
 
 
@@ -132,8 +133,7 @@ def ntk_trace(s, term: str, points, mask, chunk_size: int, shares=None) -> jax.A
   residual component for systems), Jacobians ``chunk_size`` points at a time
   (float32 or wider)."""
   if shares is None:
-    counted = jnp.ones(points.shape[:1], points.dtype) if mask is None else mask
-    shares = counted / jnp.maximum(jnp.sum(counted), 1)
+    shares = step_hooks.mean_shares(points, mask)
   total = jnp.zeros((), jnp.promote_types(points.dtype, jnp.float32))
   for start in range(0, points.shape[0], chunk_size):
     block = points[start:start + chunk_size]

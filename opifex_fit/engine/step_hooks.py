@@ -189,8 +189,11 @@ def point_weights(hooks, states: dict, model, term: str, points, mask=None):
   if len(given) > 1:
     raise ValueError(f"the step hooks {[n for n, _ in given]} all reweight the points of "
                      f"{term!r}; point weights support one")
-  if given:
-    return given[0][1]
+  return given[0][1] if given else mean_shares(points, mask)
+
+
+def mean_shares(points, mask=None):
+  """``(m,)``: the plain mean's weights, ``mask / sum(mask)`` (all ones if None)."""
   counted = jnp.ones(points.shape[:1], points.dtype) if mask is None else mask
   return counted / jnp.maximum(jnp.sum(counted), 1)
 
