@@ -61,7 +61,8 @@ import optax
 from flax import nnx
 
 from opifex_fit import validators
-from opifex_fit.callbacks.base import Callback, fit_callbacks
+from opifex_fit.callbacks.base import Callback
+from opifex_fit.callbacks.fit_callbacks import fit_callbacks
 from opifex_fit.engine import evaluation, modes, services, step_hooks
 from opifex_fit.engine.loop import run_loop
 from opifex_fit.engine.loss_terms import LossTerms

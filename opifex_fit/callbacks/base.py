@@ -207,19 +207,3 @@ def sort_callbacks(callbacks) -> list[Callback]:
     out.append(c)
   return sorted(out, key=lambda c: c.order)
 
-
-def fit_callbacks(callbacks, verbose) -> list[Callback]:
-  """The callbacks of one fit: ``callbacks`` checked, plus a ``HistoryRecorder``
-  (and a ``ProgressBar`` when ``verbose``) unless given, sorted by ``order``."""
-  from opifex_fit.callbacks.history_recorder import HistoryRecorder  # noqa: PLC0415 - they import this module
-  from opifex_fit.callbacks.progress_bar import ProgressBar  # noqa: PLC0415
-  if verbose not in (0, 1, 2):
-    raise ValueError(f"verbose must be 0, 1 or 2; got {verbose!r}")
-  if isinstance(callbacks, Callback) or not hasattr(callbacks, "__iter__"):
-    raise TypeError(f"callbacks must be a list of Callback objects; got {callbacks!r}")
-  callbacks = sort_callbacks(list(callbacks))  # type-checks before anything is added
-  if not any(isinstance(c, HistoryRecorder) for c in callbacks):
-    callbacks.append(HistoryRecorder())
-  if verbose and not any(isinstance(c, ProgressBar) for c in callbacks):
-    callbacks.append(ProgressBar(mode="bar" if verbose == 1 else "lines"))
-  return sort_callbacks(callbacks)
