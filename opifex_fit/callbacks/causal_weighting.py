@@ -139,10 +139,8 @@ class CausalHook(StepHook):
     value = batch[self.term]
     terms = terms_fn(model, {k: v for k, v in batch.items() if k != self.term})
     pts = ds.points_of(value)
-    r = self.problem.pointwise_residuals(model, self.term, pts)
-    sq = (r ** 2).reshape(r.shape[0], -1).mean(axis=1)
     mask = value.get("mask") if isinstance(value, Mapping) else None
-    counted = jnp.ones_like(sq) if mask is None else mask.astype(sq.dtype)
+    sq, counted = self._squared_residuals(model, pts, mask)
     chunk_losses, weights = causal_weights(sq, counted, pts[:, self.axis], self.t0, self.t1,
                                            self.n_chunks, hs["eps"])
     terms[self.term] = jnp.mean(weights * chunk_losses)
@@ -155,14 +153,18 @@ class CausalHook(StepHook):
     """jaxpi's causal NTK: point ``j`` of chunk ``i`` counts ``w_i / (M |C_i|)``."""
     if term != self.term:
       return None
-    r = self.problem.pointwise_residuals(model, term, points)
-    sq = (r ** 2).reshape(r.shape[0], -1).mean(axis=1)
-    counted = jnp.ones_like(sq) if mask is None else mask.astype(sq.dtype)
+    sq, counted = self._squared_residuals(model, points, mask)
     t = points[:, self.axis]
     _, weights = causal_weights(sq, counted, t, self.t0, self.t1, self.n_chunks, hs["eps"])
     index = chunk_index(t, self.t0, self.t1, self.n_chunks)
     counts = jax.ops.segment_sum(counted, index, self.n_chunks)
     return counted * weights[index] / (self.n_chunks * jnp.maximum(counts[index], 1.0))
+
+  def _squared_residuals(self, model, points, mask):
+    """``(sq, counted)``: each point's mean squared residual, and 1 where it counts."""
+    r = self.problem.pointwise_residuals(model, self.term, points)
+    sq = (r ** 2).reshape(r.shape[0], -1).mean(axis=1)
+    return sq, jnp.ones_like(sq) if mask is None else mask.astype(sq.dtype)
 
   def logs(self, hs):
     w = hs["weights"]
