@@ -157,8 +157,14 @@ def reference(cache_dir=None):
   return grid.astype(np.float32), u.reshape(-1), x
 
 
-def run(name, *, steps, batch, weights_every, seed=0, width=256, cache_dir=None):
-  """``{"error", "initial_error", "seconds", "loss"}`` for one configuration."""
+def run(name, *, steps, batch, weights_every, seed=0, width=256, cache_dir=None,
+        error_every=None):
+  """``{"error", "initial_error", "seconds", "loss", "trajectory"}`` for one configuration.
+
+  ``trajectory``: ``[(step, rel. L2)]`` every ``error_every`` steps
+  (``of.ReferenceSolution`` on the grid; empty when ``error_every`` is None),
+  to set beside jaxpi's error curves (its ``figures/ac_ablation.png``).
+  """
   (ff, rwf, gradnorm, causal), _ = CONFIGS[name]
   pde = problem()
   grid, exact, x_ref = reference(cache_dir)
@@ -179,21 +185,32 @@ def run(name, *, steps, batch, weights_every, seed=0, width=256, cache_dir=None)
                                     at_start=True))
   if causal:
     callbacks.append(cb.CausalWeighting(n_chunks=32, eps=1.0))
+  if error_every:
+    callbacks.append(of.ReferenceSolution(grid, exact, every=error_every))
   start = time.perf_counter()
   history = learner.fit(data, steps=steps, callbacks=callbacks, verbose=0)
   seconds = time.perf_counter() - start
   result = {"error": error(), "initial_error": initial, "seconds": seconds,
-            "loss": history["loss"][-1]}
+            "loss": history["loss"][-1], "trajectory": trajectory(history)}
   print(f"  {name:12s} rel. L2 {result['error']:.3e} (initial {initial:.2e}), "
         f"{seconds:.0f} s", flush=True)
+  if result["trajectory"]:
+    print("    " + "  ".join(f"{s}: {e:.2e}" for s, e in result["trajectory"]), flush=True)
   return result
 
 
+def trajectory(history):
+  """``[(step, rel_l2)]`` of the records that hold the reference error."""
+  errors = history["rel_l2"] if "rel_l2" in history else []
+  return [(s, e) for s, e in zip(history.steps, errors) if np.isfinite(e)]
+
+
 def main(configs=tuple(CONFIGS), steps=5000, batch=128, weights_every=100, seed=0, width=256,
-         cache_dir=None):
+         cache_dir=None, error_every=None):
   """Runs the configurations and prints the table; returns ``{name: result}`` (see ``run``)."""
   results = {name: run(name, steps=steps, batch=batch, weights_every=weights_every, seed=seed,
-                       width=width, cache_dir=cache_dir) for name in configs}
+                       width=width, cache_dir=cache_dir, error_every=error_every)
+             for name in configs}
   print(f"\njaxpi Allen-Cahn ablation (float32, 4 x {width} tanh, exact periodic embedding, "
         f"IC on 512 grid points): {steps} Adam steps, batch {batch} resampled every step, "
         f"grad-norm every {weights_every} (jaxpi: 200000 steps, batch 4096, every 1000)")
@@ -216,5 +233,8 @@ if __name__ == "__main__":
   parser.add_argument("--weights-every", type=int, default=100)
   parser.add_argument("--width", type=int, default=256)
   parser.add_argument("--seed", type=int, default=0)
+  parser.add_argument("--error-every", type=int, default=None,
+                      help="also print the error every this many steps (jaxpi's curves)")
   args = parser.parse_args()
-  main(tuple(args.configs), args.steps, args.batch, args.weights_every, args.seed, args.width)
+  main(tuple(args.configs), args.steps, args.batch, args.weights_every, args.seed, args.width,
+       error_every=args.error_every)

@@ -64,7 +64,7 @@ def test_piratenet_of_the_ablation_starts_as_the_initial_condition_held_in_time(
 
 def test_jaxpi_ablation_example_runs_and_prints_its_table(capsys):
   results = allen_cahn_jaxpi_ablation.main(configs=("plain", "all"), steps=100, batch=128,
-                                           width=32, weights_every=20)
+                                           width=32, weights_every=20, error_every=50)
   rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ")]
   assert len(rows) == 3 and rows[1].startswith("| plain ") and rows[2].startswith("| all ")
   assert "5.17e-01" in rows[1] and "5.84e-04" in rows[2]
@@ -73,6 +73,10 @@ def test_jaxpi_ablation_example_runs_and_prints_its_table(capsys):
   for r in results.values():
     assert np.isfinite(r["error"]) and np.isfinite(r["loss"])
   assert results["all"]["error"] < results["all"]["initial_error"]
+  # the error curve: the grid's error at steps 50 and 100, the last one the final error
+  steps, errors = zip(*results["all"]["trajectory"])
+  assert steps == (50, 100)
+  np.testing.assert_allclose(errors[-1], results["all"]["error"], rtol=1e-4)
 
 
 @pytest.mark.slow
