@@ -65,3 +65,18 @@ def test_lbfgs_against_scipy_runs_both_arms_from_the_same_weights(capsys):
     assert value < start[0]  # both descend from the same Adam-trained weights
   assert ours[3] == 20
   assert "scipy / opifex-fit wall time" in capsys.readouterr().out
+
+
+@pytest.mark.slow  # as above, plus a round of the RAD protocol
+def test_lbfgs_against_scipy_from_a_rad_round_starts_on_the_resampled_points(capsys):
+  bench = load("scipy_lbfgs_burgers")
+  learner, points = bench.trained(20, 64, 0, rad_rounds=1, round_steps=20, pool_size=512)
+  # the first phase, one round, then the resample and Adam that round 2's L-BFGS starts from
+  assert learner.step == (20 + 20) + (20 + 20) + 20 and points.shape == (64, 2)
+  uniform = learner.problem.sample(n_interior=64, seed=0)["pde"]
+  assert not np.allclose(points, uniform)  # RAD replaced the first uniform points
+  rows = bench.main(adam_steps=20, steps=20, n_points=64, seed=0, rad_rounds=1, round_steps=20,
+                    pool_size=512)
+  start, ours, theirs = rows.values()
+  assert ours[0] < start[0] and theirs[0] < start[0]
+  assert "RAD points, after 1 rounds" in capsys.readouterr().out
