@@ -23,14 +23,17 @@ DeepXDE's 256 x 100 grid (``reference_solvers.burgers_sine_grid``), printed
 after the first phase and every 10 rounds. The paper (Table 3, 100 rounds,
 mean of repeats): uniform 13%, Random-R 1.7%, RAD 0.02%, RAR-D 0.03%.
 
-Measured at the paper's budget (the defaults; seed 0, float64, 2 CPU cores
-shared by the two runs)::
+Measured at the paper's budget (the defaults, float64; 2 CPU cores shared by
+two runs; ``--seed 1`` and ``--seed 2`` for RAD's other rows)::
 
   round        0       10      20      30      40      50      60      70      80      90      100
   RAD      2.11e-1 2.82e-3 1.25e-3 5.60e-4 4.30e-4 4.84e-4 8.10e-4 8.72e-4 6.01e-4 4.73e-4 5.23e-4
+  RAD s1   1.12e-1 2.46e-3 9.71e-4 9.46e-4 5.45e-4 3.30e-4 3.24e-4 4.32e-4 4.79e-4 3.73e-4 4.83e-4
+  RAD s2   4.55e-2 9.74e-4 8.79e-4 5.22e-4 3.95e-4 3.36e-4 2.95e-4 4.12e-4 7.04e-4 5.28e-4 3.79e-4
   RAR-D    3.29e-1 2.13e-1 1.03e-2 1.67e-3 1.73e-3 6.42e-4 1.01e-3 7.51e-4 5.98e-4 4.78e-4 5.20e-4
 
-  RAD 5422 s, RAR-D 5773 s (paper, mean of repeats: RAD 2.0e-4, RAR-D 3.0e-4)
+  RAD 5422 s (seeds 1, 2: 6968 s, 6966 s), RAR-D 5773 s
+  RAD, mean of the 3 seeds at round 100: 4.62e-4 (paper, mean of repeats: RAD 2.0e-4, RAR-D 3.0e-4)
 
 With ``--lbfgs-memory 10`` (optax's default) RAD was 5.46e-2 after 10 rounds
 (2.82e-3 with 100). Random-R, 10 rounds only: 2.11e-1 / 2.45e-1 / 2.61e-1
