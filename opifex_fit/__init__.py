@@ -10,7 +10,15 @@ from opifex_fit.history import History
 from opifex_fit.learner import Learner
 from opifex_fit.callbacks.reference_error import ReferenceSolution
 from opifex_fit.problems.base import Problem
-from opifex_fit.problems.conditions import DirichletBC, InitialCondition, NeumannBC, PeriodicBC
+from opifex_fit.problems.conditions import (
+    DirichletBC,
+    InitialCondition,
+    NeumannBC,
+    OperatorBC,
+    PeriodicBC,
+    RobinBC,
+)
+from opifex_fit.problems.point_data import PointData
 from opifex_fit.problems.domains import Box, Interval
 from opifex_fit.problems.energy_forces import EnergyForces
 from opifex_fit.problems.pde import PDEProblem

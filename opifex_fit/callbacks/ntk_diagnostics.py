@@ -96,7 +96,7 @@ class NTKDiagnostics(Callback):
     if isinstance(problem, Supervised):
       return problem.take(data, _spread(problem.num_examples(data), self.n_points))
     v = data[term]
-    if term == "data" and isinstance(v, Mapping) and set(v) == {"x", "u"}:
+    if isinstance(v, Mapping) and set(v) == {"x", "u"}:  # observations (PointData)
       idx = _spread(v["x"].shape[0], self.n_points)
       return {"x": v["x"][idx], "u": v["u"][idx]}
     if isinstance(v, Mapping):  # a masked buffer: only the active points
@@ -115,7 +115,7 @@ class NTKDiagnostics(Callback):
         return jnp.concatenate([(p - t).reshape(-1) for p, t in
                                 zip(jax.tree.leaves(pred), jax.tree.leaves(y))])
       if isinstance(sub, Mapping):
-        return problem.predict(model, sub["x"]).reshape(sub["u"].shape) - sub["u"]
+        return problem.observation_residuals(model, term, sub)
       return problem.pointwise_residuals(model, term, sub)
 
     def ntk(s, subsets):

@@ -20,6 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from opifex_fit.problems.domains import TIME, Box
+from opifex_fit.problems.point_data import PointData
 
 
 class Condition:
@@ -64,8 +65,15 @@ class Condition:
   def pick(self, u):
     return u if self.component is None else u[self.component]
 
+  def value_at(self, x, u):
+    """The condition's value at one point given the output ``u`` there."""
+    return self.target(x)
+
   def keys(self) -> frozenset:
     return frozenset()
+
+  def discover(self, engine, x, u) -> None:
+    """Learns what the condition reads of ``d`` (``OperatorBC``); others know it."""
 
   def residual(self, ev, x, domain: Box):
     """The residual at one point; ``ev(x, keys) -> (u, d)`` evaluates the model."""
@@ -96,6 +104,73 @@ class NeumannBC(Condition):
     normal = domain.normals(x, faces=self._faces)
     flux = sum(normal[domain.index(c)] * self.pick(d[c]) for c in self._spatial)
     return flux - self.target(x)
+
+
+class RobinBC(Condition):
+  """``n . grad u = value(x, u)`` on the chosen boundary (DeepXDE's ``RobinBC``).
+
+  ``value`` is a function of one point and the constrained output there,
+  ``value(x, u) -> scalar``, or a number (then it is a Neumann condition).
+  ``n`` is the domain's exact outward unit normal (into a hole on a hole's
+  rim); at a corner of two chosen parts the normals are averaged.
+
+  Example (``du/dn = -u``: a cooling wall):
+    >>> import opifex_fit as of
+    >>> robin = of.RobinBC(lambda x, u: -u, on="right", name="robin")
+  """
+
+  default_name = "robin"
+
+  def bind(self, domain):
+    super().bind(domain)
+    self._spatial = domain.spatial
+
+  def keys(self):
+    return frozenset(self._spatial)
+
+  def target(self, x, u):
+    return self.value(x, u) if callable(self.value) else jnp.asarray(self.value)
+
+  def value_at(self, x, u):
+    return self.target(x, self.pick(u))
+
+  def residual(self, ev, x, domain):
+    u, d = ev(x, self.keys())
+    normal = domain.normals(x, faces=self._faces)
+    flux = sum(normal[domain.index(c)] * self.pick(d[c]) for c in self._spatial)
+    return flux - self.target(x, self.pick(u))
+
+
+class OperatorBC(Condition):
+  """``residual(x, u, d) = 0`` on the chosen boundary (DeepXDE's ``OperatorBC``).
+
+  ``residual`` is written like the PDE's, for one point, and ``d`` holds the
+  same derivative keys (any order); only the keys it reads are computed.
+
+  Example (a free end of a beam, ``u_xx = 0`` and ``u_xxx = 0`` at ``x = 1``):
+    >>> import opifex_fit as of
+    >>> moment = of.OperatorBC(lambda x, u, d: d["xx"], on="right", name="moment")
+    >>> shear = of.OperatorBC(lambda x, u, d: d["xxx"], on="right", name="shear")
+  """
+
+  default_name = "operator"
+
+  def __init__(self, residual, *, on="boundary", name=None):
+    if not callable(residual):
+      raise TypeError(f"OperatorBC residual must be a function (x, u, d) -> residual; got {residual!r}")
+    super().__init__(0.0, on=on, name=name)
+    self.operator, self._keys = residual, frozenset()
+
+  def discover(self, engine, x, u) -> None:
+    """Records the derivative keys ``residual`` reads (abstract trace)."""
+    self._keys = engine.discover(self.operator, x, u)
+
+  def keys(self):
+    return self._keys
+
+  def residual(self, ev, x, domain):
+    u, d = ev(x, self.keys())
+    return self.operator(x, u, d)
 
 
 class InitialCondition(Condition):
@@ -169,13 +244,13 @@ class PeriodicBC(Condition):
     return self.pick(u0) - self.pick(u1)
 
 
-def unique_names(conditions, reserved=("pde", "data")) -> list[str]:
+def unique_names(conditions, reserved=("pde",)) -> list[str]:
   """Term names: default names are numbered (``bc``, ``bc_2``); explicit clashes are refused."""
   names, seen = [], set(reserved)
   for i, c in enumerate(conditions):
-    if not isinstance(c, Condition):
+    if not isinstance(c, (Condition, PointData)):
       raise TypeError(f"conditions[{i}] must be an opifex_fit condition (DirichletBC, NeumannBC,"
-                      f" InitialCondition, PeriodicBC); got {c!r}")
+                      f" RobinBC, OperatorBC, InitialCondition, PeriodicBC, PointData); got {c!r}")
     name = c.name
     if name in seen:
       if c.name_given:

@@ -42,6 +42,7 @@ from opifex_fit.problems.base import Problem, to_device_tree
 from opifex_fit.problems.conditions import unique_names
 from opifex_fit.problems.derivatives import Derivatives, _Fixed
 from opifex_fit.problems.domains import Box, _check_count
+from opifex_fit.problems.point_data import PointData
 
 
 class PDEProblem(Problem):
@@ -50,8 +51,12 @@ class PDEProblem(Problem):
   Args:
     residual: ``residual(x, u, d)`` (or ``(x, u, d, model)``) for one point,
       returning a scalar or a 1-D vector (systems).
-    domain: an ``of.Box`` / ``of.Interval``.
-    conditions: ``DirichletBC``, ``NeumannBC``, ``InitialCondition``, ``PeriodicBC``.
+    domain: any domain: ``of.Box``, ``of.Interval``, ``of.Disk``, ``of.Ball``,
+      ``of.Polygon``, ``of.PointCloud``, their CSG combinations and
+      space-time products.
+    conditions: ``DirichletBC``, ``NeumannBC``, ``RobinBC``, ``OperatorBC``,
+      ``InitialCondition``, ``PeriodicBC`` (on named boundary parts) and
+      ``PointData`` (observations at given points).
     weights: term -> weight (missing terms weigh 1.0).
     observations: ``(x_obs, u_obs)`` with shapes ``(n, dim)`` and ``(n,)`` / ``(n, k)``.
     output_transform: optional ``(x, u) -> u`` for one point (hard constraints).
@@ -75,8 +80,7 @@ class PDEProblem(Problem):
     if not callable(residual):
       raise TypeError(f"residual must be a function (x, u, d) -> residual; got {residual!r}")
     self.takes_model = pde_checks.takes_model(residual)
-    if not isinstance(domain, Box):
-      raise TypeError(f"domain must be an of.Box or of.Interval; got {domain!r}")
+    pde_checks.check_domain(domain)
     if output_transform is not None and not callable(output_transform):
       raise TypeError(f"output_transform must be a function (x, u) -> u; got {output_transform!r}")
     if derivatives not in ("batched", "taylor", "pointwise"):
@@ -85,15 +89,23 @@ class PDEProblem(Problem):
     self.residual, self.domain, self.output_transform = residual, domain, output_transform
     self.derivatives = derivatives
     self.second_order = "taylor" if derivatives == "taylor" else "auto"
-    self.conditions = tuple(conditions) if isinstance(conditions, (list, tuple)) else (conditions,)
-    self.condition_names = unique_names(self.conditions)
-    for c in self.conditions:
-      c.bind(domain)
-    self.engine = Derivatives(domain.names)
+    given = tuple(conditions) if isinstance(conditions, (list, tuple)) else (conditions,)
     self.observations = None
     if observations is not None:
       self.observations = pde_checks.check_observations(observations, domain)
-    self._terms = ("pde", *self.condition_names) + (("data",) if self.observations else ())
+      given += (PointData(*self.observations, name="data"),)
+    names = unique_names(given)
+    # Point-sampled conditions and fixed observations (PointData) are kept
+    # apart: only the first have collocation points that callbacks resample.
+    self.conditions = tuple(c for c in given if not isinstance(c, PointData))
+    self.condition_names = [n for c, n in zip(given, names) if not isinstance(c, PointData)]
+    self.point_data = {n: c for c, n in zip(given, names) if isinstance(c, PointData)}
+    for c in self.conditions:
+      c.bind(domain)
+    for n, c in self.point_data.items():
+      pde_checks.check_points(c.points, domain.dim, f"PointData {n!r} points", domain)
+    self.engine = Derivatives(domain.names)
+    self._terms = ("pde", *self.condition_names, *self.point_data)
     self.weights = pde_checks.check_weights(weights, self._terms)
     self.default_samples = dict(default_samples or {"n_interior": 2000})
     self._plans = {}
@@ -134,8 +146,7 @@ class PDEProblem(Problem):
       else:
         _check_count(n_b, "n_boundary")
       out[name] = c.sample(self.domain, n_i if c.kind == "initial" else n_b, rng, method)
-    if self.observations:
-      out["data"] = {"x": self.observations[0], "u": self.observations[1]}
+    out.update({n: c.data() for n, c in self.point_data.items()})
     return out
 
   def prepare(self, model, data, argname: str = "data"):
@@ -143,14 +154,14 @@ class PDEProblem(Problem):
       raise TypeError(f"{argname} must be a dict term -> points (see problem.sample()); got"
                       f" {type(data).__name__}")
     data = dict(data)
-    if self.observations and "data" not in data:
-      data["data"] = {"x": self.observations[0], "u": self.observations[1]}
+    for n, c in self.point_data.items():
+      data.setdefault(n, c.data())
     if set(data) != set(self._terms):
       raise ValueError(f"{argname} has terms {sorted(data)}; expected exactly {list(self._terms)}")
     dim = self.domain.dim
     for term, v in data.items():
       where = f"{argname}[{term!r}]"
-      if term == "data":
+      if term in self.point_data:
         if not (isinstance(v, Mapping) and set(v) == {"x", "u"}):
           raise ValueError(f"{where} must be {{'x': (n, {dim}), 'u': (n,) or (n, k)}}; got {v!r}")
         pde_checks.check_points(v["x"], dim, where + "['x']", self.domain)
@@ -171,9 +182,8 @@ class PDEProblem(Problem):
   def loss_terms(self, model, data) -> dict:
     terms = {}
     for term, v in data.items():
-      if term == "data":
-        pred = self.predict(model, v["x"]).reshape(v["u"].shape)
-        terms[term] = jnp.mean((pred - v["u"]) ** 2)
+      if term in self.point_data:
+        terms[term] = jnp.mean(self.observation_residuals(model, term, v) ** 2)
       else:
         pts, mask = (v["points"], v["mask"]) if isinstance(v, Mapping) else (v, None)
         terms[term] = _masked_mean(self.pointwise_residuals(model, term, pts) ** 2, mask)
@@ -184,7 +194,7 @@ class PDEProblem(Problem):
     """Point terms padded with copies of their first point and masked out
     (``{"points", "mask"}``: the masked mean is exact); observations
     (``"data"``) are left for the placement to replicate."""
-    return masked_padding.pad_terms(data, n_devices, previous, skip=("data",))
+    return masked_padding.pad_terms(data, n_devices, previous, skip=tuple(self.point_data))
 
   def unpad_for_devices(self, data, record: dict, head):
     """The padded rows cut off again (``masked_padding.unpad_terms``)."""
@@ -232,10 +242,18 @@ class PDEProblem(Problem):
     if term not in self.condition_names:
       raise ValueError(f"term must be 'pde' or a condition name {list(self.condition_names)};"
                        f" got {term!r}")
+    self.plan(model)  # an OperatorBC learns the keys it reads
     cond = self.conditions[self.condition_names.index(term)]
     u_aval = jax.eval_shape(self.point_fn(model), points[0])
     return model_eval.condition_residuals(
         cond, lambda q, keys: self.evaluate(model, q, keys), points, self.domain, u_aval)
+
+  def observation_residuals(self, model, term: str, value):
+    """``u_c(x) - u_obs`` of a ``PointData`` term at ``value = {"x", "u"}``."""
+    c = self.point_data[term]
+    pred = self.predict(model, value["x"])
+    pred = pred if c.component is None else pred[:, c.component]
+    return pred.reshape(value["u"].shape) - value["u"]
 
   def plan(self, model):
     """(keys the residual reads, whether they collapse into one Laplacian)."""
@@ -246,6 +264,8 @@ class PDEProblem(Problem):
       fn = lambda x_, u_, d: self._call(x_, u_, d, model)
       keys = self.engine.discover(fn, x, u)
       self._plans[sig] = (keys, self.engine.collapsible(fn, x, u, keys))
+    for c in self.conditions:
+      c.discover(self.engine, x, u)
     return self._plans[sig]
 
   def _call(self, x, u, d, model):
@@ -287,16 +307,12 @@ class PDEProblem(Problem):
         raise ValueError(f"condition {name!r}: component={c.component} but the model has"
                          f" {1 if u.ndim == 0 else u.shape[0]} output(s)")
       want = jax.eval_shape(c.pick, u).shape if c.component is not None or u.ndim else ()
-      got = jax.eval_shape(c.target, x).shape
+      got = jax.eval_shape(c.value_at, x, u).shape
       if jnp.broadcast_shapes(want, got) != want:
         raise ValueError(f"condition {name!r}: value has shape {got} per point but the output"
                          f" it constrains has shape {want}")
-    if "data" in data:
-      k = 1 if u.ndim == 0 else u.shape[0]
-      obs = data["data"]["u"]
-      if obs.size != obs.shape[0] * k:
-        raise ValueError(f"{argname}['data']['u'] has shape {obs.shape}; the model gives {k}"
-                         f" output(s) per point, so expected ({obs.shape[0]},) or ({obs.shape[0]}, {k})")
+    for n, c in self.point_data.items():
+      c.check_outputs(1 if u.ndim == 0 else u.shape[0], data[n]["u"].shape, f"{argname}[{n!r}]")
 
 
 def _masked_mean(sq, mask):

@@ -29,6 +29,19 @@ def accepts(sig, n) -> bool:
     return False
 
 
+DOMAIN_PROTOCOL = ("names", "dim", "spatial", "has_time", "low", "high", "index", "resolve_faces",
+                   "sample_interior", "sample_boundary", "normals")
+
+
+def check_domain(domain) -> None:
+  """Refuses an object that is not a domain (``of.Box``, ``of.Disk``, CSG, ...)."""
+  missing = [a for a in DOMAIN_PROTOCOL if not hasattr(domain, a)]
+  if missing:
+    raise TypeError(f"domain must be an opifex_fit domain (of.Box, of.Interval, of.Disk, of.Ball,"
+                    f" of.Polygon, of.PointCloud, CSG of them); got {domain!r}, which lacks"
+                    f" {missing}")
+
+
 def check_points(v, dim, where, domain) -> int:
   shape = np.shape(v)
   if len(shape) != 2 or shape[1] != dim or shape[0] == 0:
