@@ -4,14 +4,14 @@
   >>> from opifex_fit import callbacks as cb
 """
 
-from opifex_fit import callbacks, datasets, models, problems, recipes, writers
+from opifex_fit import callbacks, datasets, geometry, models, problems, recipes, writers
 from opifex_fit.engine.compilation_cache import enable_compilation_cache, enable_from_environment
 from opifex_fit.history import History
 from opifex_fit.learner import Learner
 from opifex_fit.callbacks.reference_error import ReferenceSolution
 from opifex_fit.problems.base import Problem
 from opifex_fit.problems.conditions import DirichletBC, InitialCondition, NeumannBC, PeriodicBC
-from opifex_fit.problems.domains import Box, Interval
+from opifex_fit.geometry import Ball, Box, Disk, Interval
 from opifex_fit.problems.energy_forces import EnergyForces
 from opifex_fit.problems.pde import PDEProblem
 from opifex_fit.problems.supervised import Supervised
