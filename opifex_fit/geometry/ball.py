@@ -135,13 +135,13 @@ class Ball(Domain):
     return jnp.asarray(self.center, dtype) + self.radius * self.directions(u, jnp)
 
   # -- traceable geometry ------------------------------------------------------
-  def piece_on(self, name: str, x, tol: float):
-    return jnp.abs(self.level(x, jnp)) <= tol
+  def piece_on(self, name: str, x, tol: float, xp=jnp):
+    return xp.abs(self.level(x, xp)) <= tol
 
-  def piece_normal(self, name: str, x):
-    v = x - jnp.asarray(self.center, x.dtype)
-    norm = jnp.linalg.norm(v, axis=-1, keepdims=True)
-    return v / jnp.where(norm > 0, norm, 1.0)
+  def piece_normal(self, name: str, x, xp=jnp):
+    v = x - self.center.astype(x.dtype)
+    norm = xp.linalg.norm(v, axis=-1, keepdims=True)
+    return v / xp.where(norm > 0, norm, 1.0)
 
   def adf(self, x):
     """``(r^2 - |x - c|^2) / (2 r)``: positive inside, unit gradient on the sphere."""

@@ -158,13 +158,14 @@ class Domain(boundary.BoundaryMixin):
     ids = [i for f in self.resolve_faces(faces, argname="faces") for i in groups[f]]
     return tuple(sorted(set(ids)))
 
-  def piece_fraction(self, i: int) -> float:
-    """Fraction of piece ``i`` that lies on this domain's boundary (1 for primitives)."""
+  def piece_fraction(self, i: int, ids) -> float:
+    """Fraction of piece ``i`` that lies on this domain's boundary and not on an
+    earlier piece of the selection ``ids`` (1 for primitives)."""
     return 1.0
 
   def piece_measures(self, ids) -> np.ndarray:
     pieces = self.pieces()
-    return np.array([pieces[i].leaf.piece_measure(pieces[i].name) * self.piece_fraction(i)
+    return np.array([pieces[i].leaf.piece_measure(pieces[i].name) * self.piece_fraction(i, ids)
                      for i in ids])
 
   def part_measure(self, part) -> float:

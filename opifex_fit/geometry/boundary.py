@@ -48,7 +48,7 @@ class BoundaryMixin:
 
   def sample_pieces(self, n: int, ids, rng, method: str, on) -> np.ndarray:
     counts = sampling.spread(n, self.checked_measures(ids, on))
-    parts = [self.sample_on_piece(i, k, rng, method) for i, k in zip(ids, counts) if k]
+    parts = [self.sample_on_piece(i, ids, k, rng, method) for i, k in zip(ids, counts) if k]
     return np.concatenate(parts)[rng.permutation(n)]
 
   def checked_measures(self, ids, on) -> np.ndarray:
@@ -58,14 +58,28 @@ class BoundaryMixin:
                        " inside the domain or outside it; choose parts of its boundary")
     return measures
 
-  def sample_on_piece(self, i: int, n: int, rng, method: str) -> np.ndarray:
+  def sample_on_piece(self, i: int, ids, n: int, rng, method: str) -> np.ndarray:
     leaf, name, _ = self.pieces()[i]
     if self.exact_pieces:
       return leaf.sample_piece(name, n, rng, method)
-    tol = self.boundary_tolerance()
     return sampling.host_rejection(
         n, lambda m: leaf.sample_piece(name, m, rng, method),
-        lambda c: np.abs(self.level(c, np)) <= tol, self.piece_fraction(i))
+        lambda c: self.keeps(i, ids, c, np), self.piece_fraction(i, ids))
+
+  def keeps(self, i: int, ids, x, xp):
+    """True where points ``x`` of piece ``i`` bound the domain: inside just behind
+    them, outside just ahead (so folded or interior pieces drop out), and on no
+    earlier piece of the selection ``ids`` (coincident faces count once)."""
+    pieces = self.pieces()
+    leaf, name, flip = pieces[i]
+    eps = (1e-7 if xp is np else 1e-4) * self.scale
+    step = eps * leaf.piece_normal(name, x, xp) * (-1.0 if flip else 1.0)
+    ok = (self.level(x - step, xp) < 0) & (self.level(x + step, xp) > 0)
+    tol = self.boundary_tolerance() if xp is np else sampling.device_tolerance(x.dtype, self.scale)
+    for j in ids:
+      if j < i:
+        ok = ok & ~pieces[j].leaf.piece_on(pieces[j].name, x, tol, xp)
+    return ok
 
   def sample_predicate(self, n: int, pred, rng, method: str) -> np.ndarray:
     found, total = [], 0
@@ -102,8 +116,9 @@ class BoundaryMixin:
       cand = jnp.where((which == k)[:, None], pts, cand)
     if self.exact_pieces:
       return cand
-    tol = sampling.device_tolerance(dtype, self.scale)
-    ok = jnp.abs(self.level(cand, jnp)) <= tol
+    ok = jnp.zeros((m,), bool)
+    for k, i in enumerate(ids):
+      ok = ok | ((which == k) & self.keeps(i, ids, cand, jnp))
     return sampling.keep_accepted(cand, ok, n, self.boundary_pool(ids), fill_key)
 
   def boundary_pool(self, ids) -> np.ndarray:
@@ -131,7 +146,8 @@ class BoundaryMixin:
     for i in ids:
       leaf, name, flip = pieces[i]
       mask = leaf.piece_on(name, x, tol) & on_this
-      out = out + jnp.where(mask[..., None], leaf.piece_normal(name, x) * (-1.0 if flip else 1.0), 0.0)
+      normal = leaf.piece_normal(name, x) * (-1.0 if flip else 1.0)
+      out = out + jnp.where(mask[..., None], normal, 0.0)
     norm = jnp.linalg.norm(out, axis=-1, keepdims=True)
     return out / jnp.where(norm > 0, norm, 1.0)
 

@@ -186,18 +186,18 @@ class Box(Domain):
     return self.device_piece(f"{TIME}_min", key, n, dtype)
 
   # -- traceable geometry of one face ------------------------------------------
-  def piece_on(self, face: str, x, tol: float):
+  def piece_on(self, face: str, x, tol: float, xp=jnp):
     i, at, _ = self.face_axis(face)
     span = self.high - self.low
-    near = jnp.abs(x[..., i] - at) <= tol / self.scale * span[i]
+    near = xp.abs(x[..., i] - at) <= tol / self.scale * span[i]
     for j in self.spatial_axes:
       if j != i:
         near &= (x[..., j] >= self.low[j] - tol) & (x[..., j] <= self.high[j] + tol)
     return near
 
-  def piece_normal(self, face: str, x):
+  def piece_normal(self, face: str, x, xp=jnp):
     i, _, sign = self.face_axis(face)
-    return jnp.zeros_like(x).at[..., i].set(sign)
+    return xp.broadcast_to(xp.where(xp.arange(self.dim) == i, sign, 0.0), x.shape).astype(x.dtype)
 
   def half_spaces(self, x, skip: int = -1) -> list:
     """Signed distances to each spatial face plane (positive inside), but axis ``skip``."""

@@ -111,14 +111,11 @@ class CSG(RejectionInterior, Domain):
     inside = self.level(self.low + u * (self.high - self.low), np) <= 0
     return float(np.prod(self.high - self.low) * inside.mean())
 
-  @functools.cached_property
-  def fractions(self) -> tuple[float, ...]:
-    tol = self.boundary_tolerance()
-    out = []
-    for p in self.pieces():
+  def piece_fraction(self, i: int, ids) -> float:
+    """Estimated from 4096 Sobol points on the piece (cached per selection)."""
+    cache = self.__dict__.setdefault("fractions", {})
+    if (i, ids) not in cache:
+      p = self.pieces()[i]
       pts = p.leaf.sample_piece(p.name, FRACTION_POINTS, rng_of(0), "sobol")
-      out.append(float(np.mean(np.abs(self.level(pts, np)) <= tol)))
-    return tuple(out)
-
-  def piece_fraction(self, i: int) -> float:
-    return self.fractions[i]
+      cache[(i, ids)] = float(np.mean(self.keeps(i, ids, pts, np)))
+    return cache[(i, ids)]

@@ -147,14 +147,14 @@ class Polygon(RejectionInterior, Domain):
   def device_piece(self, name: str, key, n: int, dtype) -> jax.Array:
     return self.along(jax.random.uniform(key, (n,), dtype), jnp).astype(dtype)
 
-  def piece_on(self, name: str, x, tol: float):
-    return jnp.min(self.edge_distances(x, jnp), axis=-1) <= tol
+  def piece_on(self, name: str, x, tol: float, xp=jnp):
+    return xp.min(self.edge_distances(x, xp), axis=-1) <= tol
 
-  def piece_normal(self, name: str, x):
-    near = self.edge_distances(x, jnp) <= 1e-5 * self.scale
-    total = jnp.where(near[..., None], jnp.asarray(self.outward, x.dtype), 0.0).sum(axis=-2)
-    norm = jnp.linalg.norm(total, axis=-1, keepdims=True)
-    return total / jnp.where(norm > 0, norm, 1.0)
+  def piece_normal(self, name: str, x, xp=jnp):
+    near = self.edge_distances(x, xp) <= 1e-5 * self.scale
+    total = xp.where(near[..., None], self.outward.astype(x.dtype), 0.0).sum(axis=-2)
+    norm = xp.linalg.norm(total, axis=-1, keepdims=True)
+    return total / xp.where(norm > 0, norm, 1.0)
 
   def piece_distance(self, name: str, x):
     b = self.start + self.edge
