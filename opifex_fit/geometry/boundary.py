@@ -67,19 +67,37 @@ class BoundaryMixin:
         lambda c: self.keeps(i, ids, c, np), self.piece_fraction(i, ids))
 
   def keeps(self, i: int, ids, x, xp):
-    """True where points ``x`` of piece ``i`` bound the domain: inside just behind
-    them, outside just ahead (so folded or interior pieces drop out), and on no
-    earlier piece of the selection ``ids`` (coincident faces count once)."""
-    pieces = self.pieces()
-    leaf, name, flip = pieces[i]
-    eps = (1e-7 if xp is np else 1e-4) * self.scale
-    step = eps * leaf.piece_normal(name, x, xp) * (-1.0 if flip else 1.0)
-    ok = (self.level(x - step, xp) < 0) & (self.level(x + step, xp) > 0)
+    """True where points ``x`` of piece ``i`` bound the domain (see ``bounding``)
+    and lie on no earlier piece of the selection ``ids`` (coincident faces count once)."""
+    leaf, name, flip = self.pieces()[i]
+    ok = self.bounding(x, leaf.piece_normal(name, x, xp) * (-1.0 if flip else 1.0), xp)
+    return ok & ~self.on_earlier(i, ids, x, xp)
+
+  def bounding(self, x, normal, xp):
+    """Inside just behind ``x`` and outside just ahead along its piece's outward
+    ``normal``: pieces inside the domain, outside it, or folded onto another
+    piece (a notch's face on the outer square) drop out."""
+    step = (1e-7 if xp is np else 1e-4) * self.scale * normal
+    return (self.level(x - step, xp) < 0) & (self.level(x + step, xp) > 0)
+
+  def on_earlier(self, i: int, ids, x, xp):
+    pieces, out = self.pieces(), xp.zeros(x.shape[:-1], bool)
     tol = self.boundary_tolerance() if xp is np else sampling.device_tolerance(x.dtype, self.scale)
-    for j in ids:
-      if j < i:
-        ok = ok & ~pieces[j].leaf.piece_on(pieces[j].name, x, tol, xp)
-    return ok
+    for j in self.overlaps(i, ids):
+      out = out | pieces[j].leaf.piece_on(pieces[j].name, x, tol, xp)
+    return out
+
+  def overlaps(self, i: int, ids) -> tuple[int, ...]:
+    """Earlier pieces of ``ids`` that share a part of piece ``i`` (checked once
+    on 4096 quasi-random points of piece ``i``)."""
+    cache = self.__dict__.setdefault("overlap_cache", {})
+    if (i, ids) not in cache:
+      pieces, tol = self.pieces(), self.boundary_tolerance()
+      leaf, name, _ = pieces[i]
+      pts = leaf.sample_piece(name, 4096, sampling.rng_of(0), "sobol")
+      cache[(i, ids)] = tuple(j for j in ids if j < i and np.any(
+          pieces[j].leaf.piece_on(pieces[j].name, pts, tol, np)))
+    return cache[(i, ids)]
 
   def sample_predicate(self, n: int, pred, rng, method: str) -> np.ndarray:
     found, total = [], 0
@@ -116,9 +134,14 @@ class BoundaryMixin:
       cand = jnp.where((which == k)[:, None], pts, cand)
     if self.exact_pieces:
       return cand
-    ok = jnp.zeros((m,), bool)
+    normal, earlier = jnp.zeros_like(cand), jnp.zeros((m,), bool)
     for k, i in enumerate(ids):
-      ok = ok | ((which == k) & self.keeps(i, ids, cand, jnp))
+      leaf, name, flip = pieces[i]
+      normal = jnp.where((which == k)[:, None], leaf.piece_normal(name, cand) * (-1.0 if flip else 1.0),
+                         normal)
+      if self.overlaps(i, ids):
+        earlier = earlier | ((which == k) & self.on_earlier(i, ids, cand, jnp))
+    ok = self.bounding(cand, normal, jnp) & ~earlier
     return sampling.keep_accepted(cand, ok, n, self.boundary_pool(ids), fill_key)
 
   def boundary_pool(self, ids) -> np.ndarray:

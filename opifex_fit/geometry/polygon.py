@@ -136,10 +136,11 @@ class Polygon(RejectionInterior, Domain):
   # -- boundary -----------------------------------------------------------------
   def along(self, u, xp=np):
     """Points at arc-length fractions ``u`` (shape ``(n,)``) of the boundary."""
-    s = u * self.cumulative[-1]
-    k = xp.clip(xp.searchsorted(self.cumulative, s, side="right") - 1, 0, len(self.lengths) - 1)
-    frac = (s - self.cumulative[k]) / self.lengths[k]
-    return self.start[k] + frac[:, None] * self.edge[k]
+    cumulative, lengths = xp.asarray(self.cumulative, u.dtype), xp.asarray(self.lengths, u.dtype)
+    s = u * cumulative[-1]
+    k = xp.clip(xp.searchsorted(cumulative, s, side="right") - 1, 0, len(self.lengths) - 1)
+    frac = (s - cumulative[k]) / lengths[k]
+    return xp.asarray(self.start, u.dtype)[k] + frac[:, None] * xp.asarray(self.edge, u.dtype)[k]
 
   def sample_piece(self, name: str, n: int, rng, method: str) -> np.ndarray:
     return self.along(sampling.unit_cube(n, 1, method, rng)[:, 0])

@@ -80,7 +80,7 @@ def oversampled(n: int, acceptance: float) -> int:
   p = min(max(acceptance, 1e-6), 1.0)
   if p >= 1.0:
     return n
-  s = 3.0 * math.sqrt((1 - p) / p)  # solve m p - 6 sqrt(m p (1-p)) = n for sqrt(m p)
+  s = 3.0 * math.sqrt(1 - p)  # solve m p - 6 sqrt(m p (1-p)) = n for sqrt(m p)
   root = s + math.sqrt(s * s + n)
   return int(math.ceil(root * root / p)) + 8
 
