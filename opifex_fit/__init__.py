@@ -4,7 +4,7 @@
   >>> from opifex_fit import callbacks as cb
 """
 
-from opifex_fit import callbacks, datasets, models, problems, recipes, writers
+from opifex_fit import callbacks, datasets, geometry, models, problems, recipes, writers
 from opifex_fit.engine.compilation_cache import enable_compilation_cache, enable_from_environment
 from opifex_fit.history import History
 from opifex_fit.learner import Learner
@@ -19,7 +19,7 @@ from opifex_fit.problems.conditions import (
     RobinBC,
 )
 from opifex_fit.problems.point_data import PointData
-from opifex_fit.problems.domains import Box, Interval
+from opifex_fit.geometry import Ball, Box, Disk, Interval, Polygon
 from opifex_fit.problems.energy_forces import EnergyForces
 from opifex_fit.problems.pde import PDEProblem
 from opifex_fit.problems.supervised import Supervised

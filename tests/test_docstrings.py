@@ -14,7 +14,7 @@ SKIP = {"opifex_fit.datasets.pyscf_pes"}  # examples call PySCF for minutes
 
 def modules():
   names = ["opifex_fit.learner", "opifex_fit.recipes"]
-  for pkg in ("callbacks", "problems", "engine", "inputs", "models", "persistence", "parallel"):
+  for pkg in ("callbacks", "geometry", "problems", "engine", "inputs", "models", "persistence", "parallel"):
     package = importlib.import_module(f"opifex_fit.{pkg}")
     names += [f"opifex_fit.{pkg}.{m.name}" for m in pkgutil.iter_modules(package.__path__)]
   return [n for n in names if n not in SKIP]
