@@ -49,7 +49,7 @@ def resamplable_terms(problem) -> tuple[str, ...]:
   """Terms whose points can be drawn on device: "pde" and conditions on faces."""
   out = ["pde"]
   for cond, name in zip(problem.conditions, problem.condition_names):
-    if cond.kind == "initial" or not callable(cond._faces):
+    if cond.kind == "initial" or not callable(cond.faces):
       out.append(name)
   return tuple(out)
 

@@ -20,7 +20,8 @@ class Conservation(Callback):
 
   Each law is a functional ``Q(t)`` of the learned solution at time ``t``,
   computed by quadrature over the spatial domain (every coordinate but
-  ``t``) on a tensor grid of ``n_grid`` points per coordinate:
+  ``t``) on a tensor grid of ``n_grid`` points per coordinate (over the
+  bounding box of a curved or CSG domain, nodes outside it weighted 0):
 
   * ``"mass"``: ``∫ u dx``; ``"momentum"``: ``∫ v dx`` of a velocity field
     (the outputs picked by ``fields["momentum"]``); ``"energy"``: ``∫ |u|² dx``.
@@ -170,6 +171,9 @@ class Conservation(Callback):
     for c, col in zip(spatial, mesh):
       grids[:, :, domain.index(c)] = col
     grids[:, :, it] = times[:, None]
+    # Curved and CSG domains: the rule on their bounding box, with the nodes
+    # outside the domain weighted 0 (exact for boxes, first order at a curved rim).
+    w = w * domain.contains(grids[0])
     return jnp.asarray(grids, jnp.float32), jnp.asarray(w, jnp.float32)
 
   def _q(self, law, model, grids, w, predict):

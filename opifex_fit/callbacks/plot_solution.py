@@ -26,6 +26,9 @@ class PlotSolution(PlotCallback):
   * 2-D: images, the first coordinate horizontal, the second vertical;
   * 1-D: lines (solution and reference on one axes, then error, residual).
 
+  The grid spans the domain's bounding box; points outside the domain (holes,
+  outside a curved rim) are left blank.
+
   Args:
     directory: where ``solution.png`` is written (created if missing).
     grid: points per coordinate, an int or one int per coordinate (>= 2).
@@ -90,6 +93,7 @@ class PlotSolution(PlotCallback):
                        f" coordinates {list(domain.names)}")
     self.counts = tuple(int(c) for c in counts)
     self.points = reference_lib.grid(domain, self.counts)
+    self.outside = ~domain.contains(self.points)  # blank in the images (holes, curved rims)
     self.ref_values = None
     if self.reference is not None:
       self.ref_values = self._pick(np.asarray(self.reference(self.points), dtype=float),
@@ -125,7 +129,7 @@ class PlotSolution(PlotCallback):
       out["reference"] = self.ref_values
       out["error"] = np.abs(out["solution"] - self.ref_values)
     out["residual"] = np.asarray(r, float)
-    return out
+    return {k: np.where(self.outside, np.nan, v) for k, v in out.items()}
 
   def draw(self, learner):
     fields = self.fields(learner)
