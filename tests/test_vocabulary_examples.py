@@ -29,3 +29,29 @@ def test_lid_driven_cavity_runs_and_scores_all_three_outputs(tmp_path):
   assert 0 < out["rel_l2"] < 10 and len(out["per_output"]) == 3
   # the three per-output errors and the joint one are consistent (joint within their range)
   assert min(out["per_output"]) <= out["rel_l2"] <= max(out["per_output"])
+
+
+def test_poisson_holes_runs_both_configurations(tmp_path):
+  import poisson_holes
+
+  nodes = poisson_holes.plate().sample_interior(40, seed=0)
+  write_comsol(tmp_path / "poisson1_cg_data.dat", nodes, nodes[:, :1] ** 2, ["X", "Y", "u (1)"])
+  errors = poisson_holes.main(str(tmp_path), steps=20, points=64)
+  assert set(errors) == {"vanilla", "exact BC"} and all(0 < e < 10 for e in errors.values())
+
+
+def test_poisson_holes_exact_bc_meets_the_data_on_every_rim():
+  """u = 1 on the square and 0 on the four rims whatever the network says."""
+  import jax.numpy as jnp
+  from flax import nnx
+
+  import opifex_fit as of
+  import poisson_holes
+
+  problem, _, _ = poisson_holes.setup("exact BC", 64, 0)
+  model = of.models.MLP(2, [16, 1], rngs=nnx.Rngs(3))
+  domain = problem.domain
+  square = domain.sample_boundary(200, on="square", seed=1)
+  rims = domain.sample_boundary(200, on="holes", seed=2)
+  np.testing.assert_allclose(problem.predict(model, jnp.asarray(square, jnp.float32)), 1.0, atol=1e-5)
+  np.testing.assert_allclose(problem.predict(model, jnp.asarray(rims, jnp.float32)), 0.0, atol=1e-5)
