@@ -55,3 +55,9 @@ def test_poisson_holes_exact_bc_meets_the_data_on_every_rim():
   rims = domain.sample_boundary(200, on="holes", seed=2)
   np.testing.assert_allclose(problem.predict(model, jnp.asarray(square, jnp.float32)), 1.0, atol=1e-5)
   np.testing.assert_allclose(problem.predict(model, jnp.asarray(rims, jnp.float32)), 0.0, atol=1e-5)
+
+
+def test_robin_annulus_runs_and_reports_its_error():
+  import robin_annulus
+
+  assert 0 < robin_annulus.main(steps=30, points=128) < 2

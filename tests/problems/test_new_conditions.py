@@ -98,3 +98,16 @@ def test_fit_with_robin_operator_and_pin_trains_with_one_compile():
   assert set(history) >= {"robin_loss", "operator_loss", "bc_loss", "pin_loss"}
   assert history["pin_loss"][-1] < 0.5 * history["pin_loss"][0]
   assert learner.trace_counts["chunk"] == 1
+
+
+def test_robin_and_neumann_use_the_exact_normals_of_curved_rims(analytic):
+  """u = x^2 + y^2 on an annulus: du/dn = 2r outward on the outer rim and, on
+  the hole's rim (normals into the hole), -2r."""
+  model = analytic(lambda p: p[:, 0] ** 2 + p[:, 1] ** 2)
+  annulus = of.Disk((0.0, 0.0), 1.0, name="outer") - of.Disk((0.0, 0.0), 0.5, name="inner")
+  problem = of.PDEProblem(zero_pde, annulus, [of.RobinBC(lambda x, u: -u, on="outer"),
+                                              of.NeumannBC(0.0, on="inner", name="flux")])
+  theta = np.linspace(0, 2 * np.pi, 7)
+  circle = np.stack([np.cos(theta), np.sin(theta)], -1)
+  np.testing.assert_allclose(term_residuals(problem, model, "robin", circle), 2 + 1, rtol=1e-5)
+  np.testing.assert_allclose(term_residuals(problem, model, "flux", 0.5 * circle), -1.0, rtol=1e-5)
