@@ -11,7 +11,7 @@ from opifex_fit.learner import Learner
 from opifex_fit.callbacks.reference_error import ReferenceSolution
 from opifex_fit.problems.base import Problem
 from opifex_fit.problems.conditions import DirichletBC, InitialCondition, NeumannBC, PeriodicBC
-from opifex_fit.geometry import Ball, Box, Disk, Interval, Polygon
+from opifex_fit.geometry import Ball, Box, Disk, Interval, PointCloud, Polygon
 from opifex_fit.problems.energy_forces import EnergyForces
 from opifex_fit.problems.pde import PDEProblem
 from opifex_fit.problems.supervised import Supervised
