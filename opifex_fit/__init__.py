@@ -19,7 +19,7 @@ from opifex_fit.problems.conditions import (
     RobinBC,
 )
 from opifex_fit.problems.point_data import PointData
-from opifex_fit.geometry import Ball, Box, Disk, Interval, Polygon
+from opifex_fit.geometry import Ball, Box, Disk, Interval, PointCloud, Polygon
 from opifex_fit.problems.energy_forces import EnergyForces
 from opifex_fit.problems.pde import PDEProblem
 from opifex_fit.problems.supervised import Supervised
