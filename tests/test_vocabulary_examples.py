@@ -61,3 +61,16 @@ def test_robin_annulus_runs_and_reports_its_error():
   import robin_annulus
 
   assert 0 < robin_annulus.main(steps=30, points=128) < 2
+
+
+def test_point_cloud_neumann_splits_the_nodes_and_runs(tmp_path):
+  import poisson_holes
+  import point_cloud_neumann
+
+  plate = poisson_holes.plate()
+  nodes = np.concatenate([plate.sample_interior(60, seed=0), plate.sample_boundary(40, seed=1)])
+  write_comsol(tmp_path / "poisson1_cg_data.dat", nodes, nodes[:, :1], ["X", "Y", "u (1)"])
+  cloud = point_cloud_neumann.cloud_from_nodes(nodes)
+  assert len(cloud.interior) == 60 and len(cloud.boundary) == 40
+  np.testing.assert_allclose(cloud.boundary_normals, plate.normals(cloud.boundary), atol=1e-6)
+  assert 0 < point_cloud_neumann.main(str(tmp_path), steps=20) < 10
