@@ -48,6 +48,10 @@ Example:
   >>> u, d = eng.evaluate(f, jnp.array([0.0, 1.0]), keys)
   >>> float(d["xx"] + d["yy"])                       # -sin(0)*1 + 2 sin(0)
   0.0
+  >>> g = lambda p: p[0] ** 3 * p[1]                   # keys of any order, any spelling
+  >>> u, d = eng.evaluate(g, jnp.array([2.0, 5.0]), {"xxy", "yxx", "xxxx"})
+  >>> [round(float(d[k]), 4) for k in ("xxy", "yxx", "xxxx")]   # 6 x, 6 x, 0
+  [12.0, 12.0, 0.0]
 """
 
 from __future__ import annotations
