@@ -2,9 +2,11 @@
 
 A residual is written for one point as ``residual(x, u, d)``; ``d`` maps keys
 to derivatives of ``u`` at ``x``: ``d["x"]`` (first), ``d["xx"]`` (second),
-``d["xy"]`` (mixed, either order), ``d["laplacian"]`` (sum of the second
-derivatives over the spatial coordinates, i.e. all but ``t``). Vector outputs
-give vectors of the same shape as ``u``.
+``d["xy"]`` (mixed, either order), keys of any order such as ``d["xxxx"]``,
+``d["xxy"]``, ``d["ttx"]`` (coordinate names in any order: mixed partials
+commute; read and computed in ``high_order.py``), and ``d["laplacian"]``
+(sum of the second derivatives over the spatial coordinates, i.e. all but
+``t``). Vector outputs give vectors of the same shape as ``u``.
 
 How it stays fast (no nested reverse mode, no Hessians):
 
@@ -26,7 +28,12 @@ How it stays fast (no nested reverse mode, no Hessians):
    first derivatives and the summed second ones through the model layer by
    layer: fewer flops, but measured slower on XLA:CPU (``benchmarks/``).
    Both are exact only for models whose output row depends on its own
-   input row alone; ``PDEProblem`` checks that once per model.
+   input row alone; ``PDEProblem`` checks that once per model. Keys of
+   order >= 3 come from one Taylor-mode pass (``jax.experimental.jet``)
+   per coordinate, which also serves that coordinate's lower pure orders
+   (``d["x"]``, ``d["xx"]`` next to ``d["xxxx"]``); mixed ones add nested
+   ``jvp``s on top (``high_order.py``). A residual of order <= 2 runs
+   exactly the code above.
 4. *Computing, per point* (``evaluate``, ``PDEProblem(derivatives="pointwise")``):
    folx's forward Laplacian, Taylor mode (``jax.experimental.jet``) vmapped
    over directions, ``jvp`` for first and forward-over-forward ``jvp`` for
@@ -41,25 +48,29 @@ Example:
   >>> u, d = eng.evaluate(f, jnp.array([0.0, 1.0]), keys)
   >>> float(d["xx"] + d["yy"])                       # -sin(0)*1 + 2 sin(0)
   0.0
+  >>> g = lambda p: p[0] ** 3 * p[1]                   # keys of any order, any spelling
+  >>> u, d = eng.evaluate(g, jnp.array([2.0, 5.0]), {"xxy", "yxx", "xxxx"})
+  >>> [round(float(d[k]), 4) for k in ("xxy", "yxx", "xxxx")]   # 6 x, 6 x, 0
+  [12.0, 12.0, 0.0]
 """
 
 from __future__ import annotations
 
 from typing import Callable, Mapping
 
-import folx
 import jax
 import jax.numpy as jnp
-from jax.experimental.jet import jet
 
 from opifex_fit.problems.collapsing import only_through_sum
+from opifex_fit.problems.high_order import high_order, read_key
+from opifex_fit.problems.pointwise_derivatives import forward_laplacian, jvps, mixed_second, taylor2
 from opifex_fit.problems.taylor import forward_taylor
 
 LAPLACIAN = "laplacian"
 SECOND_ORDERS = ("auto", "nested", "taylor")
 
 
-def nested_jvps(fn, x, directions, groups):
+def nestedjvps(fn, x, directions, groups):
   """``(u, jac, sec, aux)`` as ``forward_taylor`` gives them, by forward-over-
   forward ``jvp`` on the whole batch: one nested pass per direction pair,
   whose inner ``jvp`` also gives ``u`` and the first derivative (so the
@@ -97,6 +108,7 @@ class Derivatives:
       for j, b in enumerate(self.names):
         self._add(a + b, tuple(sorted((i, j))))
     self.keys[LAPLACIAN] = ()
+    self.specs: dict[str, tuple[int, ...]] = {LAPLACIAN: ()}  # keys read so far
 
   def _add(self, key: str, spec: tuple[int, ...]) -> None:
     if self.keys.get(key, spec) != spec:
@@ -104,12 +116,15 @@ class Derivatives:
                        " rename the coordinates")
     self.keys[key] = spec
 
+  def spec(self, key) -> tuple[int, ...]:
+    """The sorted coordinate indices of ``key``, read once (lazily) per key."""
+    if not (isinstance(key, str) and key in self.specs):
+      spec = read_key(key, self.names)
+      self.specs[key] = spec
+    return self.specs[key]
+
   def check_key(self, key) -> None:
-    if key not in self.keys:
-      raise ValueError(f"the residual reads derivative d[{key!r}], which does not exist; the"
-                       f" coordinates are {list(self.names)}, so valid keys are e.g. "
-                       f"{sorted(self.keys, key=len)[:12]} (first and second derivatives and"
-                       f" {LAPLACIAN!r})")
+    self.spec(key)
     if key == LAPLACIAN and not self.spatial:
       raise ValueError(f"d[{LAPLACIAN!r}] needs a spatial coordinate; the domain has only"
                        f" {list(self.names)}")
@@ -138,8 +153,38 @@ class Derivatives:
   # -- evaluation -------------------------------------------------------------
   def evaluate(self, f: Callable, x, keys, collapse: bool = False):
     """``(u, d)`` at one point for ``f: (dim,) -> u``; ``d`` holds ``keys`` only."""
+    eye = jnp.eye(x.shape[0], dtype=x.dtype)
+    u, served = self.high_orders(f, x, keys, collapse, lambda i: eye[i])
+    rest = frozenset(keys) - set(served)
+    if u is not None and not rest:
+      return u, served
+    u, d = self.low_orders(f, x, rest, collapse)
+    return u, {**d, **served}
+
+  def high_orders(self, f: Callable, x, keys, collapse: bool, tangent: Callable):
+    """``(u or None, served)``: the keys of order >= 3 (``high_order.py``) and
+    those of lower order that the same Taylor passes give."""
+    high = {self.spec(k) for k in keys if len(self.spec(k)) > 2}
+    if not high:
+      return None, {}
+    u, values = high_order(f, x, high, tangent)
+    diag_keys = {self.spatial_key(c) for c in self.spatial}
+    one_d = len(self.spatial) == 1
+    served = {}
+    for k in keys:
+      spec = self.spec(k)
+      if k == LAPLACIAN and one_d:
+        spec = (self.names.index(self.spatial[0]),) * 2
+      elif k == LAPLACIAN or (collapse and k in diag_keys and not one_d):
+        continue  # served from the collapsed Laplacian below
+      if spec in values:
+        served[k] = values[spec]
+    return u, served
+
+  def low_orders(self, f: Callable, x, keys, collapse: bool = False):
+    """``(u, d)`` at one point for keys of order <= 2 (and the Laplacian)."""
     keys = frozenset(keys)
-    specs = {k: self.keys[k] for k in keys}
+    specs = {k: self.spec(k) for k in keys}
     firsts = sorted({s[0] for s in specs.values() if len(s) == 1})
     diag_keys = {self.spatial_key(c) for c in self.spatial}
     need_lap = LAPLACIAN in keys or (collapse and bool(diag_keys & keys))
@@ -149,7 +194,7 @@ class Derivatives:
     sp_idx = [self.names.index(c) for c in self.spatial]
     out, u = {}, None
     if need_lap and not diags:
-      u, jac, lap = _forward_laplacian(f, x, sp_idx)
+      u, jac, lap = forward_laplacian(f, x, sp_idx)
       out[LAPLACIAN] = lap
       for i in firsts:
         if i in sp_idx:
@@ -160,16 +205,16 @@ class Derivatives:
         diags = sorted(set(diags) | set(sp_idx))
       rest = [i for i in firsts if i not in diags]
       if diags:
-        u, d1, d2 = _taylor2(f, x, diags)
+        u, d1, d2 = taylor2(f, x, diags)
         for n, i in enumerate(diags):
           out[i], out[(i, i)] = d1[n], d2[n]
         if need_lap:
           out[LAPLACIAN] = sum(out[(i, i)] for i in sp_idx)
     if rest:
-      u, d1 = _jvps(f, x, rest)
+      u, d1 = jvps(f, x, rest)
       out.update({i: d1[n] for n, i in enumerate(rest)})
     for i, j in mixed:
-      out[(i, j)] = _mixed(f, x, i, j)
+      out[(i, j)] = mixed_second(f, x, i, j)
     if u is None:
       u = f(x)
     d = {}
@@ -195,7 +240,19 @@ class Derivatives:
     """
     if second_order not in SECOND_ORDERS:
       raise ValueError(f"second_order must be one of {SECOND_ORDERS}; got {second_order!r}")
-    specs = {k: self.keys[k] for k in frozenset(keys)}
+    plain = fn if has_aux else (lambda y: (fn(y), None))
+    eye = jnp.eye(x.shape[-1], dtype=x.dtype)
+    _, served = self.high_orders(lambda y: plain(y)[0], x, keys, collapse,
+                                 lambda i: jnp.broadcast_to(eye[i], x.shape))
+    rest = frozenset(keys) - set(served)
+    u, d, aux = self.low_orders_batch(plain, x, rest, collapse, second_order)
+    d.update(served)
+    return (u, d, aux) if has_aux else (u, d)
+
+  def low_orders_batch(self, plain: Callable, x, keys, collapse: bool, second_order: str):
+    """``(u, d, aux)`` on the batch for keys of order <= 2 (and the Laplacian);
+    ``plain(x) -> (u, aux)``."""
+    specs = {k: self.spec(k) for k in keys}
     diag_keys = {self.spatial_key(c) for c in self.spatial}
     sp_idx = [self.names.index(c) for c in self.spatial]
     need_lap = LAPLACIAN in specs or (collapse and bool(diag_keys & set(specs)))
@@ -207,13 +264,12 @@ class Derivatives:
     groups += [[(at[i], at[i]) for i in sp_idx]] if need_lap else []
     dirs = jnp.eye(x.shape[-1], dtype=x.dtype)[jnp.array(coords, dtype=jnp.int32)] \
         if coords else None
-    plain = fn if has_aux else (lambda y: (fn(y), None))
     if second_order == "auto":
       second_order = "taylor" if jnp.dtype(x.dtype).itemsize > 4 else "nested"
     if groups and second_order == "taylor":
       u, jac, sec, aux = forward_taylor(plain, x, dirs, groups, has_aux=True)
     elif groups:
-      u, jac, sec, aux = nested_jvps(plain, x, dirs, groups)
+      u, jac, sec, aux = nestedjvps(plain, x, dirs, groups)
     elif coords:
       (u, aux), lin = jax.linearize(plain, x)
       jac = jax.vmap(lambda t: lin(t)[0])(jnp.broadcast_to(dirs[:, None], (len(coords),) + x.shape))
@@ -229,7 +285,7 @@ class Derivatives:
         d[k] = jac[at[s[0]]]
       else:
         d[k] = sec[seconds.index(s)]
-    return (u, d, aux) if has_aux else (u, d)
+    return u, d, aux
 
   def spatial_key(self, c: str) -> str:
     return c + c
@@ -268,53 +324,3 @@ class _Fixed(Mapping):
 
   def __len__(self):
     return len(self.values)
-
-
-def _basis(x, idx):
-  return jnp.eye(x.shape[0], dtype=x.dtype)[jnp.array(idx)]
-
-
-def _forward_laplacian(f, x, sp_idx):
-  """u, gradient over spatial coords (leading axis) and spatial Laplacian (folx)."""
-  if len(sp_idx) == x.shape[0]:  # no time coordinate: differentiate f itself
-    g, xs = f, x
-  else:
-    sp = jnp.array(sp_idx)
-    g, xs = (lambda y: f(x.at[sp].set(y))), x[sp]
-  r = folx.forward_laplacian(g, disable_jit=True)(xs)
-  jac = r.dense_jacobian.reshape((len(sp_idx),) + r.x.shape)
-  return r.x, jac, r.laplacian
-
-
-def _taylor2(f, x, idx):
-  """u and first/second derivatives along each coordinate in ``idx`` (leading axis)."""
-  zeros = jnp.zeros_like(x)
-  def along(v):
-    if _jet_ok(f, x):
-      u, (d1, d2) = jet(f, (x,), ((v, zeros),))
-      return u, d1, d2
-    first = lambda y: jax.jvp(f, (y,), (v,))
-    (u, d1), (_, d2) = jax.jvp(first, (x,), (v,))
-    return u, d1, d2
-  u, d1, d2 = jax.vmap(along)(_basis(x, idx))
-  return u[0], d1, d2
-
-
-def _jet_ok(f, x) -> bool:
-  """Whether every op of ``f`` has a jet rule (checked once per trace)."""
-  try:
-    z = jnp.zeros_like(x)
-    jax.eval_shape(lambda y: jet(f, (y,), ((z, z),)), x)
-    return True
-  except Exception:  # noqa: BLE001 - a missing jet rule; fall back to jvp-of-jvp.
-    return False
-
-
-def _jvps(f, x, idx):
-  u, d1 = jax.vmap(lambda v: jax.jvp(f, (x,), (v,)))(_basis(x, idx))
-  return u[0], d1
-
-
-def _mixed(f, x, i, j):
-  ei, ej = _basis(x, [i])[0], _basis(x, [j])[0]
-  return jax.jvp(lambda y: jax.jvp(f, (y,), (ei,))[1], (x,), (ej,))[1]
