@@ -6,6 +6,7 @@ import os
 import sys
 
 import numpy as np
+import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                 "examples"))
@@ -74,3 +75,16 @@ def test_point_cloud_neumann_splits_the_nodes_and_runs(tmp_path):
   assert len(cloud.interior) == 60 and len(cloud.boundary) == 40
   np.testing.assert_allclose(cloud.boundary_normals, plate.normals(cloud.boundary), atol=1e-6)
   assert 0 < point_cloud_neumann.main(str(tmp_path), steps=20) < 10
+
+
+def test_euler_beam_fourth_order_learns_the_cantilever():
+  import euler_beam
+
+  assert euler_beam.main(steps=400, points=32) < 0.5
+
+
+@pytest.mark.slow
+def test_euler_beam_reaches_its_target_at_deepxdes_budget():
+  import euler_beam
+
+  assert euler_beam.main() < 1e-2
