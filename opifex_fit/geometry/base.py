@@ -150,6 +150,8 @@ class Domain(boundary.BoundaryMixin):
       else:
         raise ValueError(f"{argname}={item!r} is not a {self.part_kind} of {self!r}; expected"
                          f" 'boundary' or one of {list(self.part_names())}")
+    if not out:
+      raise ValueError(f"{argname}={on!r} selects no boundary point: {self!r} has no boundary parts")
     return tuple(dict.fromkeys(out))
 
   def piece_ids(self, faces) -> tuple[int, ...]:
