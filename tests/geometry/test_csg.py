@@ -1,5 +1,7 @@
 import math
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -39,6 +41,11 @@ def test_normals_point_into_the_holes_and_out_of_the_plate():
   np.testing.assert_allclose(normals(plate, x, faces="hole"),
                              [[-1, 0], [0, -1], [0, 0], [0, 0]], atol=1e-6)
   np.testing.assert_allclose(normals(plate, x[3], faces="top"), [0, 1], atol=1e-6)
+  # Conditions ask point by point (under vmap): the same normals.
+  per_point = jax.jit(jax.vmap(lambda p: plate.normals(p, ("hole", "plate"))))(jnp.asarray(x, jnp.float32))
+  np.testing.assert_allclose(np.asarray(per_point), normals(plate, x), atol=1e-6)
+  with pytest.raises(ValueError, match="coordinate named 't'"):
+    plate.sample_initial(3)
 
 
 def test_nested_union_intersection_difference():
