@@ -105,8 +105,8 @@ class Ball(Domain):
     if self.dim == 2:
       angle = 2 * math.pi * u[:, 0]
       return xp.stack([xp.cos(angle), xp.sin(angle)], axis=-1)
-    g = ndtri(np.clip(u, 1e-12, 1 - 1e-12)) if xp is np else jax.scipy.special.ndtri(u)
-    return g / xp.linalg.norm(g, axis=-1, keepdims=True)
+    g = ndtri(np.clip(u, 1e-12, 1 - 1e-12))
+    return g / np.linalg.norm(g, axis=-1, keepdims=True)
 
   def direction_dims(self) -> int:
     return 1 if self.dim <= 2 else self.dim
@@ -123,16 +123,20 @@ class Ball(Domain):
     u = sampling.unit_cube(n, self.direction_dims(), method, rng)
     return self.center + self.radius * self.directions(u)
 
+  def device_directions(self, key, n: int, dtype) -> jax.Array:
+    if self.dim <= 2:
+      return self.directions(jax.random.uniform(key, (n, 1), dtype), jnp)
+    g = jax.random.normal(key, (n, self.dim), dtype)
+    return g / jnp.linalg.norm(g, axis=-1, keepdims=True)
+
   def device_interior(self, key, n: int, dtype=jnp.float32) -> jax.Array:
     """``n`` uniform points in the ball (traceable, exact)."""
-    k = self.direction_dims()
-    u = jax.random.uniform(key, (n, k + 1), dtype, minval=jnp.finfo(dtype).tiny)
-    r = self.radius * u[:, k:] ** (1.0 / self.dim)
-    return jnp.asarray(self.center, dtype) + r * self.directions(u[:, :k], jnp)
+    direction_key, radius_key = jax.random.split(key)
+    r = self.radius * jax.random.uniform(radius_key, (n, 1), dtype) ** (1.0 / self.dim)
+    return jnp.asarray(self.center, dtype) + r * self.device_directions(direction_key, n, dtype)
 
   def device_piece(self, name: str, key, n: int, dtype) -> jax.Array:
-    u = jax.random.uniform(key, (n, self.direction_dims()), dtype, minval=jnp.finfo(dtype).tiny)
-    return jnp.asarray(self.center, dtype) + self.radius * self.directions(u, jnp)
+    return jnp.asarray(self.center, dtype) + self.radius * self.device_directions(key, n, dtype)
 
   # -- traceable geometry ------------------------------------------------------
   def piece_on(self, name: str, x, tol: float, xp=jnp):

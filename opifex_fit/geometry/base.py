@@ -92,6 +92,21 @@ class Domain(boundary.BoundaryMixin):
     ax = self.spatial_axes
     return float(np.max(self.high[ax] - self.low[ax])) if ax.size else 1.0
 
+  @property
+  def spatial_measure(self) -> float:
+    """Area / volume of the spatial domain (``measure`` without time)."""
+    return self.measure
+
+  def no_time(self) -> ValueError:
+    return ValueError(f"initial points need a coordinate named 't'; the domain is {self!r}"
+                      " (multiply it by of.Interval('t', t0, t1))")
+
+  def sample_initial(self, n: int, *, seed=0, method: str = "uniform"):
+    raise self.no_time()
+
+  def device_initial(self, key, n: int, dtype=None):
+    raise self.no_time()
+
   def index(self, name: str) -> int:
     if name not in self.names:
       raise ValueError(f"unknown coordinate {name!r}; the domain has {list(self.names)}")
@@ -150,6 +165,8 @@ class Domain(boundary.BoundaryMixin):
       else:
         raise ValueError(f"{argname}={item!r} is not a {self.part_kind} of {self!r}; expected"
                          f" 'boundary' or one of {list(self.part_names())}")
+    if not out:
+      raise ValueError(f"{argname}={on!r} selects no boundary point: {self!r} has no boundary parts")
     return tuple(dict.fromkeys(out))
 
   def piece_ids(self, faces) -> tuple[int, ...]:

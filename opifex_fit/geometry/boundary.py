@@ -77,7 +77,8 @@ class BoundaryMixin:
     """Inside just behind ``x`` and outside just ahead along its piece's outward
     ``normal``: pieces inside the domain, outside it, or folded onto another
     piece (a notch's face on the outer square) drop out."""
-    step = (1e-7 if xp is np else 1e-4) * self.scale * normal
+    coarse = xp is not np and jnp.finfo(x.dtype).bits < 64  # float32 levels carry ~1e-7 noise
+    step = (1e-4 if coarse else 1e-7) * self.scale * normal
     return (self.level(x - step, xp) < 0) & (self.level(x + step, xp) > 0)
 
   def on_earlier(self, i: int, ids, x, xp):

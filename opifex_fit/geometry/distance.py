@@ -3,7 +3,7 @@
 After N. Sukumar and A. Srivastava (2022), "Exact imposition of boundary
 conditions with distance functions in physics-informed deep neural networks",
 CMAME 389, 114333:
-- the R0 R-functions (their Sect. 3): ``union(a, b) = a + b + sqrt(a^2 + b^2)``,
+- the R0 R-functions (R-conjunction and R-disjunction): ``union(a, b) = a + b + sqrt(a^2 + b^2)``,
   ``intersection(a, b) = a + b - sqrt(a^2 + b^2)``, and the difference
   ``a - b`` as the intersection with ``-b``; each is zero exactly on the
   boundary of the combined set and normalized to first order away from corners;

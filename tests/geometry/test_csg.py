@@ -1,23 +1,12 @@
 import math
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
 import opifex_fit as of
-
-CENTERS = [(0.3, 0.3), (-0.3, 0.3), (0.3, -0.3), (-0.3, -0.3)]
-
-
-def plate_with_holes():
-  """PINNacle's Poisson2d-C domain: [-0.5, 0.5]^2 minus four disks of radius 0.1."""
-  plate = of.Box({"x": (-0.5, 0.5), "y": (-0.5, 0.5)}, name="plate")
-  for c in CENTERS:
-    plate = plate - of.Disk(c, 0.1, name="hole")
-  return plate
-
-
-def rim_distance(pts):
-  return np.min([np.abs(np.hypot(pts[:, 0] - cx, pts[:, 1] - cy) - 0.1) for cx, cy in CENTERS], axis=0)
+from geometry.shapes import CENTERS, normals, plate_with_holes, rim_distance
 
 
 def test_square_minus_four_disks_measures():
@@ -47,11 +36,16 @@ def test_samples_inside_and_on_the_rims():
 def test_normals_point_into_the_holes_and_out_of_the_plate():
   plate = plate_with_holes()
   x = np.array([[0.4, 0.3], [-0.3, -0.2], [0.5, 0.0], [0.5, 0.5]])
-  np.testing.assert_allclose(np.asarray(plate.normals(x)),
+  np.testing.assert_allclose(normals(plate, x),
                              [[-1, 0], [0, -1], [1, 0], [2 ** -0.5, 2 ** -0.5]], atol=1e-6)
-  np.testing.assert_allclose(np.asarray(plate.normals(x, faces="hole")),
+  np.testing.assert_allclose(normals(plate, x, faces="hole"),
                              [[-1, 0], [0, -1], [0, 0], [0, 0]], atol=1e-6)
-  np.testing.assert_allclose(np.asarray(plate.normals(x[3], faces="top")), [0, 1], atol=1e-6)
+  np.testing.assert_allclose(normals(plate, x[3], faces="top"), [0, 1], atol=1e-6)
+  # Conditions ask point by point (under vmap): the same normals.
+  per_point = jax.jit(jax.vmap(lambda p: plate.normals(p, ("hole", "plate"))))(jnp.asarray(x, jnp.float32))
+  np.testing.assert_allclose(np.asarray(per_point), normals(plate, x), atol=1e-6)
+  with pytest.raises(ValueError, match="coordinate named 't'"):
+    plate.sample_initial(3)
 
 
 def test_nested_union_intersection_difference():
@@ -60,7 +54,7 @@ def test_nested_union_intersection_difference():
   ell = left | up  # an L of area 3, perimeter 8
   assert ell.measure == pytest.approx(3.0, rel=1e-3)
   assert ell.part_measure("boundary") == pytest.approx(8.0, rel=1e-2)
-  np.testing.assert_allclose(np.asarray(ell.normals(np.array([[1.5, 1.0], [1.0, 1.5]]))),
+  np.testing.assert_allclose(normals(ell, np.array([[1.5, 1.0], [1.0, 1.5]])),
                              [[0, 1], [1, 0]], atol=1e-6)
   notched = of.Box({"x": (0, 2), "y": (0, 2)}) - of.Box({"x": (1, 2), "y": (1, 2)}, name="notch")
   # The notch's faces on the outer square (x = 2 or y = 2 above 1) are not boundary.

@@ -6,51 +6,32 @@ import numpy as np
 import pytest
 
 import opifex_fit as of
+from geometry.shapes import plate_with_holes, rim_distance
 from opifex_fit.geometry import sampling
 
-CENTERS = [(0.3, 0.3), (-0.3, 0.3), (0.3, -0.3), (-0.3, -0.3)]
 
-
-def plate_with_holes():
-  plate = of.Box({"x": (-0.5, 0.5), "y": (-0.5, 0.5)}, name="plate")
-  for c in CENTERS:
-    plate = plate - of.Disk(c, 0.1, name="hole")
-  return plate
-
-
-def rim_distance(pts):
-  pts = np.asarray(pts, float)
-  return np.min([np.abs(np.hypot(pts[:, 0] - cx, pts[:, 1] - cy) - 0.1) for cx, cy in CENTERS], axis=0)
-
-
-def test_csg_device_points_are_valid_fixed_and_reproducible():
-  plate = plate_with_holes()
-  draw = jax.jit(lambda key: (plate.device_interior(key, 2000, jnp.float32),
-                              plate.device_boundary(key, 500, ("hole",), jnp.float32),
-                              plate.device_boundary(key, 4000, "boundary", jnp.float32)))
-  pts, rims, every = draw(jax.random.key(7))
-  assert pts.shape == (2000, 2) and pts.dtype == jnp.float32
-  assert plate.contains(np.asarray(pts)).all()
-  np.testing.assert_array_equal(np.asarray(pts), np.asarray(draw(jax.random.key(7))[0]))
-  assert rims.shape == (500, 2) and rim_distance(rims).max() <= 1e-6
-  every = np.asarray(every)
-  share = np.mean(rim_distance(every) <= 1e-6)
-  assert share == pytest.approx(0.8 * math.pi / (4 + 0.8 * math.pi), abs=0.03)
-  assert np.all((rim_distance(every) <= 1e-6) | np.isclose(np.abs(every), 0.5).any(axis=1))
-
-
-def test_jitted_sampler_compiles_once_for_new_keys():
+def test_csg_device_points_are_valid_reproducible_and_compiled_once():
   plate = plate_with_holes()
   traces = []
 
   @jax.jit
   def draw(key):
     traces.append(1)
-    return plate.device_interior(key, 256, jnp.float32), plate.device_boundary(key, 64, "hole", jnp.float32)
+    return (plate.device_interior(key, 2000, jnp.float32),
+            plate.device_boundary(key, 500, ("hole",), jnp.float32),
+            plate.device_boundary(key, 4000, "boundary", jnp.float32))
 
-  a, _ = draw(jax.random.key(0))
-  b, _ = draw(jax.random.key(1))
-  assert len(traces) == 1 and not np.array_equal(np.asarray(a), np.asarray(b))
+  pts, rims, every = draw(jax.random.key(7))
+  assert pts.shape == (2000, 2) and pts.dtype == jnp.float32
+  assert plate.contains(np.asarray(pts)).all()
+  np.testing.assert_array_equal(np.asarray(pts), np.asarray(draw(jax.random.key(7))[0]))
+  other = draw(jax.random.key(8))[0]
+  assert len(traces) == 1 and not np.array_equal(np.asarray(pts), np.asarray(other))
+  assert rims.shape == (500, 2) and rim_distance(rims).max() <= 1e-6
+  every = np.asarray(every)
+  share = np.mean(rim_distance(every) <= 1e-6)
+  assert share == pytest.approx(0.8 * math.pi / (4 + 0.8 * math.pi), abs=0.03)
+  assert np.all((rim_distance(every) <= 1e-6) | np.isclose(np.abs(every), 0.5).any(axis=1))
 
 
 @pytest.mark.parametrize("domain", [
@@ -74,7 +55,8 @@ def test_device_ball_fills_volume_uniformly():
 
 def test_shortfall_is_filled_from_the_pool():
   cand = jnp.arange(8.0)[:, None]
-  kept = sampling.keep_accepted(cand, cand[:, 0] > 5, 4, np.array([[-1.0]]), jax.random.key(0))
+  keep = jax.jit(lambda c, k: sampling.keep_accepted(c, c[:, 0] > 5, 4, np.array([[-1.0]]), k))
+  kept = keep(cand, jax.random.key(0))
   assert np.asarray(kept)[:, 0].tolist() == [6.0, 7.0, -1.0, -1.0]
 
 

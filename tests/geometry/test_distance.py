@@ -4,16 +4,7 @@ import numpy as np
 import pytest
 
 import opifex_fit as of
-
-CENTERS = [(0.3, 0.3), (-0.3, 0.3), (0.3, -0.3), (-0.3, -0.3)]
-ELL = [(0, 0), (2, 0), (2, 1), (1, 1), (1, 2), (0, 2)]
-
-
-def plate_with_holes():
-  plate = of.Box({"x": (-0.5, 0.5), "y": (-0.5, 0.5)}, name="plate")
-  for c in CENTERS:
-    plate = plate - of.Disk(c, 0.1, name="hole")
-  return plate
+from geometry.shapes import ELL, plate_with_holes
 
 
 def grad_norms(domain, pts, on="boundary"):

@@ -76,3 +76,9 @@ def test_bad_clouds():
     of.PointCloud(np.zeros((3, 2))).sample_interior(2, method="sobol")
   with pytest.raises(TypeError, match="CSG"):
     of.PointCloud(np.zeros((3, 2))) - of.Disk((0, 0), 1)
+
+
+def test_a_cloud_without_boundary_refuses_boundary_sampling():
+  cloud = of.PointCloud(np.zeros((3, 2)))
+  with pytest.raises(ValueError, match="on='boundary' selects no boundary point"):
+    cloud.sample_boundary(2)
