@@ -20,6 +20,27 @@ Runs alternate so load hits all alike; reported: steps/s after compile
 (median of the repeats), the first call (compile + one chunk) as a user
 sees it, and Learner / fastest hand loop. Goal: >= 0.95x.
 
+The extra row "scanned loop on problem.loss_terms" is the hand loop run on
+the library's loss: it separates the derivative engine from the Learner loop.
+
+Measured (XLA:CPU, 2 cores shared with three other jobs, load average
+8-12, so rates are low and swing by +-10% between runs; 500 steps, median of
+3 alternating runs; compiled flops of one loss-and-gradient are the
+steadier measure):
+
+=====  ==========  ==========  =======  ===================  ================
+case   hand jet    hand jvp    Learner  Learner / fastest    flops lib / hand
+=====  ==========  ==========  =======  ===================  ================
+ks     15.8, 14.1  13.6, 12.6  15.0, 14.0   0.951x, 0.999x   1.003 (vs jet)
+ns     22.3, 22.2  27.8, 23.2  24.2, 22.3   0.871x, 0.964x   1.000 (vs jvp)
+=====  ==========  ==========  =======  ===================  ================
+
+ns, a third run: hand jvp 24.6, Learner 22.0 (0.893x), library loss in the
+hand loop 21.3. An NS-only run of 300 steps, median of 7: hand jvp 24.3,
+library loss in the hand loop 23.7 (0.973x), Learner 22.0 (0.904x). The
+derivative engine is at parity (same flops, the same nested jvps); the
+rest of the NS gap is in the Learner's step (engine/, outside this work).
+
 Run: ``python benchmarks/high_order_residuals.py [--case ks ns] [--steps 500] [--repeats 3]``
 """
 

@@ -64,36 +64,10 @@ import jax.numpy as jnp
 from opifex_fit.problems.collapsing import only_through_sum
 from opifex_fit.problems.high_order import high_order, read_key
 from opifex_fit.problems.pointwise_derivatives import forward_laplacian, jvps, mixed_second, taylor2
-from opifex_fit.problems.taylor import forward_taylor
+from opifex_fit.problems.taylor import forward_taylor, nested_jvps
 
 LAPLACIAN = "laplacian"
 SECOND_ORDERS = ("auto", "nested", "taylor")
-
-
-def nestedjvps(fn, x, directions, groups):
-  """``(u, jac, sec, aux)`` as ``forward_taylor`` gives them, by forward-over-
-  forward ``jvp`` on the whole batch: one nested pass per direction pair,
-  whose inner ``jvp`` also gives ``u`` and the first derivative (so the
-  model's plain call below is kept only for ``aux``)."""
-  f = lambda y: fn(y)[0]
-  tangents = [jnp.broadcast_to(d, x.shape) for d in directions]
-  first, second, values = {}, {}, []
-
-  def pair(a, b):
-    if (a, b) not in second:
-      inner = lambda y: jax.jvp(f, (y,), (tangents[a],))
-      (u_a, first_a), (_, second[(a, b)]) = jax.jvp(inner, (x,), (tangents[b],))
-      first.setdefault(a, first_a)
-      values.append(u_a)
-    return second[(a, b)]
-
-  sec = [sum(pair(a, b) for a, b in group) for group in groups]
-  for a, t in enumerate(tangents):
-    if a not in first:
-      first[a] = jax.jvp(f, (x,), (t,))[1]
-  u, aux = fn(x)
-  u = values[0] if values else u
-  return u, jnp.stack([first[a] for a in range(len(tangents))]), jnp.stack(sec), aux
 
 
 class Derivatives:
@@ -269,7 +243,7 @@ class Derivatives:
     if groups and second_order == "taylor":
       u, jac, sec, aux = forward_taylor(plain, x, dirs, groups, has_aux=True)
     elif groups:
-      u, jac, sec, aux = nestedjvps(plain, x, dirs, groups)
+      u, jac, sec, aux = nested_jvps(plain, x, dirs, groups)
     elif coords:
       (u, aux), lin = jax.linearize(plain, x)
       jac = jax.vmap(lambda t: lin(t)[0])(jnp.broadcast_to(dirs[:, None], (len(coords),) + x.shape))

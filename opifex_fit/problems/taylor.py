@@ -29,6 +29,9 @@ Rules, chosen for what XLA runs fastest on a batch:
 * anything else goes through JAX's own ``jvp`` (nested for second order),
   so every differentiable primitive works, only less fast.
 
+``nested_jvps`` gives the same results by forward-over-forward ``jvp`` per
+direction pair (more flops, but faster on XLA:CPU in float32).
+
 Example:
   >>> import jax.numpy as jnp
   >>> f = lambda x: jnp.sin(x[:, 0]) * x[:, 1] ** 2            # rows are points
@@ -251,3 +254,29 @@ def _generic(prim, params, ins, varying, groups) -> list:
   return [Jet(p, j, None if secs is None else s)
           if _is_float(jax.typeof(p) if hasattr(jax, "typeof") else p) else p
           for p, j, s in zip(primal, jacs, secs or [None] * len(primal))]
+
+
+def nested_jvps(fn, x, directions, groups):
+  """``(u, jac, sec, aux)`` as ``forward_taylor`` gives them, by forward-over-
+  forward ``jvp`` on the whole batch: one nested pass per direction pair,
+  whose inner ``jvp`` also gives ``u`` and the first derivative (so the
+  model's plain call below is kept only for ``aux``)."""
+  f = lambda y: fn(y)[0]
+  tangents = [jnp.broadcast_to(d, x.shape) for d in directions]
+  first, second, values = {}, {}, []
+
+  def pair(a, b):
+    if (a, b) not in second:
+      inner = lambda y: jax.jvp(f, (y,), (tangents[a],))
+      (u_a, first_a), (_, second[(a, b)]) = jax.jvp(inner, (x,), (tangents[b],))
+      first.setdefault(a, first_a)
+      values.append(u_a)
+    return second[(a, b)]
+
+  sec = [sum(pair(a, b) for a, b in group) for group in groups]
+  for a, t in enumerate(tangents):
+    if a not in first:
+      first[a] = jax.jvp(f, (x,), (t,))[1]
+  u, aux = fn(x)
+  u = values[0] if values else u
+  return u, jnp.stack([first[a] for a in range(len(tangents))]), jnp.stack(sec), aux
