@@ -36,6 +36,7 @@ from opifex_fit.callbacks import _callback_states as states
 from opifex_fit.callbacks.base import ORDER_CHECKPOINT, Callback, check_every
 from opifex_fit.callbacks._preemption import PreemptionGuard
 from opifex_fit.engine.state import copy_tree
+from opifex_fit.engine.triggers import AnyOf, Every, EverySeconds
 
 # Differences in these fields mean another model/optimizer/problem: always refused.
 MODEL_FIELDS = {"params": "model parameters", "rest": "other model state",
@@ -74,7 +75,8 @@ class Checkpoint(Callback):
 
   Args:
     directory: where the step directories go (created if missing).
-    every: save every this many optimizer steps (and at the end of the fit).
+    every: save every this many optimizer steps (and at the end of the fit);
+      None with ``every_seconds``: by the clock only.
     max_to_keep: how many latest checkpoints to keep (None: all).
     monitor: a logged name; checkpoints best by it are kept too.
     resume: continue from the latest checkpoint in ``directory``.
@@ -83,17 +85,23 @@ class Checkpoint(Callback):
     keep_best: how many best-by-``monitor`` checkpoints to keep (default
       ``max_to_keep``).
     verbose: print a line when resuming or stopping on a signal.
+    every_seconds: also save at the first chunk boundary once this many
+      seconds passed since the last save (CLU's ``every_secs``: preemptible
+      jobs); chunks are at most ``steps_per_execution`` steps long.
   """
 
   order = ORDER_CHECKPOINT
 
   def __init__(self, directory, every: int = 1000, max_to_keep: int | None = 3,
                monitor: str | None = None, resume: bool = True, *, mode: str = "min",
-               async_save: bool = True, keep_best: int | None = None, verbose: int = 1):
+               async_save: bool = True, keep_best: int | None = None, verbose: int = 1,
+               every_seconds: float | None = None):
     if not isinstance(directory, (str, os.PathLike)) or not os.fspath(directory):
       raise TypeError(f"directory must be a non-empty path; got {directory!r}")
     self.directory = os.path.abspath(os.fspath(directory))
-    self.every = check_every(every, allow_none=False)
+    self.every = check_every(every, allow_none=every_seconds is not None)
+    clock = [] if every_seconds is None else [EverySeconds(every_seconds)]
+    self.trigger = AnyOf(*([Every(self.every)] if self.every else []), *clock)
     for name, value in (("max_to_keep", max_to_keep), ("keep_best", keep_best)):
       if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
         raise ValueError(f"{name} must be a positive int number of checkpoints or None; got {value!r}")
@@ -190,7 +198,7 @@ class Checkpoint(Callback):
                        f"({type(e).__name__}: {e.strerror or e}); expected a directory "
                        "that can be created and written to") from e
     if self.max_to_keep is None:
-      policy = ocp.checkpoint_managers.PreserveAll()
+      policy = None  # Orbax keeps every checkpoint by default
     else:
       policy = ocp.checkpoint_managers.LatestN(n=self.max_to_keep)
       if self.monitor is not None:
@@ -287,7 +295,7 @@ class Checkpoint(Callback):
   def _load_callback_states(self, learner, step, *, early: bool) -> None:
     saved = self._read(step, callbacks=ocp.args.JsonRestore())["callbacks"] or {}
     for key, c in states.keyed(learner.callbacks).items():
-      if key in saved and getattr(c, "changes_structure", False) == early:
+      if key in saved and c.changes_structure == early:
         c.load_state_dict(saved[key])
 
   def __repr__(self):

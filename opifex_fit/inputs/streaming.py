@@ -13,13 +13,14 @@ that should not sit on the device:
   one fixed shape. An epoch is ``len(iterable)`` batches, or
   ``steps_per_epoch``; without either, pass ``fit(steps=...)``.
 
-Chunked execution is kept: a background thread gathers the K minibatches of
-the next chunk on the host, stacks them to ``(K, B, ...)`` and transfers them
-(split over the data axis on a mesh) into a queue ``prefetch`` chunks deep
-while the device runs the current chunk; the jitted chunk scans over the K
-axis. The device waits only if the host is slower than it. K obeys the usual
-cadence rules and is capped so that one chunk of batches stays under
-``chunk_bytes``.
+Chunked execution is kept: a background thread gathers the n minibatches of
+the next chunk on the host (n from the fit's chunk plan, ``engine.plan``),
+stacks them into a buffer of fixed length (the longest chunk of the plan:
+one compile for every n) and transfers it (split over the data axis on a
+mesh) into a queue ``prefetch`` chunks deep while the device runs the
+current chunk; the jitted chunk trains on the first n rows. The device waits
+only if the host is slower than it. Chunks are capped so that one buffer of
+batches stays under ``chunk_bytes``.
 
 During such a fit ``learner.data`` is None (the data is not on the device);
 callbacks that rewrite the training data (RAD, RARD) need arrays.
@@ -281,8 +282,20 @@ def check(learner, stream, batch_size):
   return first, getattr(stream, "num_examples", None), batch_size, spe
 
 
-def feed(learner, stream, like, *, batch_size, spe, plan, pos):
-  """Starts the background producer of the fit's chunks, placed on the mesh."""
+def pad_chunk(host, buffer: int):
+  """Stacked ``(n, B, ...)`` host batches in a buffer of ``buffer`` rows (the
+  chunk's fixed input shape: one compile for every ``n``); the rows past
+  ``n`` repeat the last batch and are never trained on."""
+  def pad(a):
+    n = a.shape[0]
+    return a if n == buffer else np.concatenate([a, np.repeat(a[-1:], buffer - n, axis=0)])
+  return jax.tree.map(pad, host)
+
+
+def feed(learner, stream, like, *, batch_size, spe, plan, buffer, pos):
+  """Starts the background producer of the fit's chunks, placed on the mesh:
+  ``plan`` yields the chunk lengths, each chunk's batches are padded to
+  ``buffer`` rows (``pad_chunk``)."""
   placement = learner.placement
   if isinstance(stream, HostDataset):
     seed = learner.seed if stream.seed is None else stream.seed
@@ -291,9 +304,11 @@ def feed(learner, stream, like, *, batch_size, spe, plan, pos):
   else:
     chunks = stream.chunks(plan, like=like)
   if placement is None:
-    put = jax.device_put
+    def put(host):
+      return jax.device_put(pad_chunk(host, buffer))
   else:
     def put(host):
+      host = pad_chunk(host, buffer)
       return placement.place(host, jax.tree.map(lambda a: stacked_sharding(placement, a), host))
   give_back = stream.give_back if isinstance(stream, Batches) else None
   return Prefetcher(chunks, put, stream.prefetch, give_back)
