@@ -75,6 +75,7 @@ from opifex_fit.engine.optimizers import Optimizers, init_opt_state
 from opifex_fit.engine.state import TrainState, copy_tree, float_dtype, initial_state, scalar
 from opifex_fit.history import History
 from opifex_fit.parallel.sharding import DataParallel
+from opifex_fit.persistence import saving
 from opifex_fit.problems.base import Problem, to_device_tree
 
 
@@ -260,12 +261,10 @@ class Learner:
 
   def save(self, path, *, overwrite: bool = False) -> None:
     """Writes the current weights (Orbax); see ``opifex_fit.persistence.saving``."""
-    from opifex_fit.persistence import saving  # noqa: PLC0415 - Orbax loads only when used
     saving.save_weights(self, path, overwrite=overwrite)
 
   def load(self, path) -> None:
     """Reads weights written by ``save`` into this learner (same architecture)."""
-    from opifex_fit.persistence import saving  # noqa: PLC0415 - Orbax loads only when used
     saving.load_weights(self, path)
 
   def hook_state(self, name: str):

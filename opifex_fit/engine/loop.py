@@ -22,10 +22,10 @@ import jax
 import jax.numpy as jnp
 
 from opifex_fit import validators
-from opifex_fit.engine import chunk as step_lib
+from opifex_fit.engine import chunk
 from opifex_fit.engine import evaluation, step_hooks, triggers
 from opifex_fit.engine.boundary import Boundary, overrides, process
-from opifex_fit.engine import plan as data_lib
+from opifex_fit.engine import plan
 from opifex_fit.engine.state import scalar
 from opifex_fit.inputs import batching, prefetch, streaming
 
@@ -35,7 +35,7 @@ def available_logs(learner, has_validation: bool) -> list[str]:
   terms = learner.term_names()
   train = ["loss", *[f"{t}_loss" for t in terms]]
   names = train + ["lr_scale", "skipped_updates"]
-  names += ["lr"] if step_lib.learning_rate_of(learner.state.opt_state) is not None else []
+  names += ["lr"] if chunk.learning_rate_of(learner.state.opt_state) is not None else []
   names += [f"{t}_weight" for t in terms] if len(terms) > 1 else []
   if has_validation:
     names += [f"val_{n}" for n in train + list(learner.problem.metric_names())]
@@ -125,10 +125,10 @@ def _prepare_fit(learner, data, *, steps, epochs, batch_size, validation_data,
     spe = batching.steps_per_epoch(n, batch_size)
   else:
     data, n, batch_size, spe = streaming.check(learner, stream, batch_size)
-  total = data_lib.total_steps(steps, epochs, spe)
+  total = plan.total_steps(steps, epochs, spe)
   validation_every = validators.positive_int(validation_every, "validation_every")
   validate = _validation(learner, validation_data, validation_every)
-  data_lib.chunk_cap(steps_per_execution)  # a bad cap raises before anything runs
+  plan.chunk_cap(steps_per_execution)  # a bad cap raises before anything runs
   fit = _Fit(callbacks, data, stream, n, batch_size, spe, total, validate, validation_every,
              steps_per_execution)
   perm = jnp.zeros((spe * batch_size if batch_size and not stream else 0,), jnp.int32)
@@ -173,8 +173,8 @@ def _plan_chunks(learner, fit: _Fit) -> None:
   wanted = [t for t in wanted if t is not None]
   for t in wanted:
     t.start(learner.step)
-  limit = data_lib.MAX_CHUNK if fit.stream is None else streaming.chunk_cap(fit.stream, fit.data)
-  fit.plan = data_lib.ChunkPlan(wanted, fit.target, data_lib.chunk_cap(fit.steps_per_execution,
+  limit = plan.MAX_CHUNK if fit.stream is None else streaming.chunk_cap(fit.stream, fit.data)
+  fit.plan = plan.ChunkPlan(wanted, fit.target, plan.chunk_cap(fit.steps_per_execution,
                                                                        limit))
   fit.buffer = fit.plan.longest(learner.step) if fit.stream is not None else 0
 
@@ -189,7 +189,7 @@ def _chunk_fn(learner, fit: _Fit) -> Callable:
          learner.optimizer)
   if placement is not None:  # the shardings are baked into the compiled chunk
     key += (placement.layout(learner.state.data if stream is None else data),)
-  return learner.cached(key, lambda: step_lib.build_chunk(
+  return learner.cached(key, lambda: chunk.build_chunk(
       graphdef=learner.graphdef, loss_terms_fn=learner.loss_terms_fn,
       take=learner.problem.take, optimizer=learner.optimizer,
       batch_size=fit.batch_size, num_examples=fit.n, steps_per_epoch=fit.spe,
