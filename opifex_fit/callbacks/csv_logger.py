@@ -22,7 +22,10 @@ class CSVLogger(Callback):
 
   ``append=True`` keeps the rows already in the file (for example of the run a
   checkpoint resumes) and adds to them; rows of steps after the step the fit
-  starts from are dropped, since training resumed from before them.
+  starts from are dropped, since training resumed from before them. The
+  default ``append=None`` appends when the fit starts past step 0 (a
+  Checkpoint resume, or ``fit`` called again) and starts a new file at step
+  0; ``append=False`` always starts a new file.
 
   Example:
     >>> import tempfile, os
@@ -35,11 +38,11 @@ class CSVLogger(Callback):
   every = None
   observer = True  # only reads logs: may run while the next chunk computes
 
-  def __init__(self, path, append: bool = False):
+  def __init__(self, path, append: bool | None = None):
     if not isinstance(path, (str, os.PathLike)) or not os.fspath(path):
       raise TypeError(f"path must be a file path; got {path!r}")
-    if not isinstance(append, bool):
-      raise TypeError(f"append must be True or False; got {append!r}")
+    if append is not None and not isinstance(append, bool):
+      raise TypeError(f"append must be True, False or None (append past step 0); got {append!r}")
     self.path, self.append = os.fspath(path), append
     self._columns: list[str] = ["step"]
     self._rows: list[dict] = []
@@ -47,7 +50,8 @@ class CSVLogger(Callback):
 
   def on_fit_begin(self, learner):
     self._columns, self._rows = ["step"], []
-    if self.append and os.path.exists(self.path):
+    append = learner.step > 0 if self.append is None else self.append
+    if append and os.path.exists(self.path):
       with open(self.path, newline="") as f:
         reader = csv.DictReader(f)
         self._columns = list(reader.fieldnames or ["step"])
