@@ -28,10 +28,18 @@ class CSVLogger(Callback):
   0; ``append=False`` always starts a new file.
 
   Example:
-    >>> import tempfile, os
+    >>> import os, tempfile
+    >>> import numpy as np, optax
+    >>> from flax import nnx
+    >>> import opifex_fit as of
     >>> from opifex_fit import callbacks as cb
-    >>> logger = cb.CSVLogger(os.path.join(tempfile.mkdtemp(), "log.csv"))
-    >>> # learner.fit(data, steps=1000, callbacks=[logger])
+    >>> path = os.path.join(tempfile.mkdtemp(), "log.csv")
+    >>> x = np.linspace(-1, 1, 32)[:, None]
+    >>> learner = of.Learner(of.models.MLP(1, [8, 1], rngs=nnx.Rngs(0)), of.Supervised())
+    >>> _ = learner.fit((x, x ** 2), steps=30, steps_per_execution=10, verbose=0,
+    ...                 callbacks=[cb.CSVLogger(path)])
+    >>> [line.split(",")[0] for line in open(path).read().splitlines()]  # one row per record
+    ['step', '10', '20', '30']
   """
 
   order = ORDER_LOGGER
