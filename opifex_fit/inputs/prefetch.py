@@ -131,3 +131,13 @@ def stacked_sharding(placement, leaf) -> NamedSharding | None:
   if leaf.ndim >= 2 and leaf.shape[1] % placement.size == 0:
     return NamedSharding(placement.mesh, P(None, placement.axis))
   return placement.replicated
+
+
+def pad_chunk(host, buffer: int):
+  """Stacked ``(n, B, ...)`` host batches in a buffer of ``buffer`` rows (the
+  chunk's fixed input shape: one compile for every ``n``); the rows past
+  ``n`` repeat the last batch and are never trained on."""
+  def pad(a):
+    n = a.shape[0]
+    return a if n == buffer else np.concatenate([a, np.repeat(a[-1:], buffer - n, axis=0)])
+  return jax.tree.map(pad, host)

@@ -13,14 +13,12 @@ that should not sit on the device:
   one fixed shape. An epoch is ``len(iterable)`` batches, or
   ``steps_per_epoch``; without either, pass ``fit(steps=...)``.
 
-Chunked execution is kept: a background thread gathers the n minibatches of
-the next chunk on the host (n from the fit's chunk plan, ``engine.plan``),
-stacks them into a buffer of fixed length (the longest chunk of the plan:
-one compile for every n) and transfers it (split over the data axis on a
-mesh) into a queue ``prefetch`` chunks deep while the device runs the
-current chunk; the jitted chunk trains on the first n rows. The device waits
-only if the host is slower than it. Chunks are capped so that one buffer of
-batches stays under ``chunk_bytes``.
+A background thread gathers the n minibatches of the next chunk (n from the
+fit's ``engine.plan``), stacks them into a buffer of fixed length (one
+compile for every n) and transfers it (split over the data axis on a mesh)
+into a queue ``prefetch`` chunks deep while the device trains on the first n
+rows of the current one. Chunks are capped so one buffer stays under
+``chunk_bytes``.
 
 During such a fit ``learner.data`` is None (the data is not on the device);
 callbacks that rewrite the training data (RAD, RARD) need arrays.
@@ -59,7 +57,7 @@ import numpy as np
 
 from opifex_fit.inputs import batching
 from opifex_fit import validators
-from opifex_fit.inputs.prefetch import Prefetcher, host_batch, stacked_sharding
+from opifex_fit.inputs.prefetch import Prefetcher, host_batch, pad_chunk, stacked_sharding
 from opifex_fit.problems.supervised import example_count
 
 CHUNK_BYTES = 256 * 2**20
@@ -282,20 +280,8 @@ def check(learner, stream, batch_size):
   return first, getattr(stream, "num_examples", None), batch_size, spe
 
 
-def pad_chunk(host, buffer: int):
-  """Stacked ``(n, B, ...)`` host batches in a buffer of ``buffer`` rows (the
-  chunk's fixed input shape: one compile for every ``n``); the rows past
-  ``n`` repeat the last batch and are never trained on."""
-  def pad(a):
-    n = a.shape[0]
-    return a if n == buffer else np.concatenate([a, np.repeat(a[-1:], buffer - n, axis=0)])
-  return jax.tree.map(pad, host)
-
-
 def feed(learner, stream, like, *, batch_size, spe, plan, buffer, pos):
-  """Starts the background producer of the fit's chunks, placed on the mesh:
-  ``plan`` yields the chunk lengths, each chunk's batches are padded to
-  ``buffer`` rows (``pad_chunk``)."""
+  """The background producer of the chunks ``plan`` sizes, in ``buffer`` rows, placed."""
   placement = learner.placement
   if isinstance(stream, HostDataset):
     seed = learner.seed if stream.seed is None else stream.seed
