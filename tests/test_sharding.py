@@ -163,9 +163,12 @@ def test_two_processes_under_jax_distributed(tmp_path):
   assert all(r["processes"] == 2 and r["devices"] == 4 and r["local_devices"] == 2
              for r in results)
   assert results[0]["data_spec"] == "P('data',)" and results[0]["traces"]["chunk"] == 1
-  # Both processes see the same global losses, equal to one device's.
+  # Both processes see the same global losses, equal to one device's with the
+  # same chunk boundaries (epoch ends: validation per epoch; TensorBoard's 10).
   reference = sharding_worker.supervised_learner().fit(
-      sharding_worker.sine(128), steps=40, batch_size=32, verbose=0, steps_per_execution=10)
+      sharding_worker.sine(128), steps=40, batch_size=32, verbose=0, steps_per_execution=10,
+      validation_data=sharding_worker.sine(30, 1),
+      callbacks=[of.callbacks.LambdaCallback(on_step_end=lambda learner: None, every=10)])
   pinn = sharding_worker.pinn_checkpointed(None, 40)[1]
   host = sharding_worker.host_fit()
   for r in results:
