@@ -17,28 +17,32 @@ The loop of ``fit`` (this docstring is its specification; the code is in
       terms (``add_loss_term``) here, before compiling.
    4. every callback's ``monitor`` is checked against the log names available
       (unknown names raise, listing the available ones).
-   5. K = steps_per_execution: the gcd of all callbacks' cadences (their
-      ``trigger``: ``Every(every)`` by default, ``engine.triggers``), the
-      validation cadence and the epoch length, capped at 1000 ("auto"). An
-      explicit K must divide every callback and validation cadence (else
-      ValueError listing them). Single steps (``AtSteps``: SwitchOptimizer,
-      Multilevel) are chunk boundaries too: K divides them, or, where that
-      would make K over 4x shorter or K is explicit, the chunk is cut there.
-      The jitted ``run_chunk`` (K steps in ``lax.scan``, the model in train
-      mode) is built once per chunk length and cached.
+   5. the chunk plan: a chunk runs from the current step to the nearest step
+      at which any trigger is due (``engine.triggers``: every callback's
+      ``trigger``, ``Every(every)`` by default, ``AtSteps`` for
+      SwitchOptimizer/Multilevel; validation; epoch ends for minibatches; the
+      fit's end), at most ``steps_per_execution`` steps (a cap, 1000 for
+      "auto"; never a divisor). Wall-clock triggers (``EverySeconds``,
+      ``Checkpoint(every_seconds=)``) set no boundary: they are asked at each.
+      ONE jitted ``run_chunk(state, n)`` (n steps in ``lax.fori_loop`` with a
+      traced bound, the model in train mode) serves every length: it
+      compiles once per fit (per model structure and optimizer).
    6. on_epoch_begin, then until the target step or ``stop_training``:
-        state, metrics = run_chunk(state)      # donated; no host sync inside
-          (streamed data: run_chunk(state, batches), the K batches a
-           background thread stacked and put on the device meanwhile)
-        step += K (chunks end on multiples of K and at points, so cadences line up)
+        n = steps to the nearest due trigger, at most the cap
+        state, metrics = run_chunk(state, n)   # donated; no host sync inside
+          (streamed data: run_chunk(state, n, batches), the n batches a
+           background thread stacked into a fixed-size buffer and put on the
+           device meanwhile; the thread follows the same plan)
+        step += n
         if anything is due at this step:
           logs = one device_get of the chunk's mean losses, lr_scale, weights
           if validation is due: logs |= val_* from the jitted evaluate
-          on_step_end      for callbacks due at step (``is_due``: ``every``
-                           divides it, or their ``trigger`` says so)
+          on_step_end      for callbacks due at step (``is_due``: their
+                           ``trigger`` says so)
                            (except ``runs_last`` ones, below)
           on_validation_end for all callbacks, if validation ran
-          on_epoch_end     for all callbacks, if an epoch ended in the chunk
+          on_epoch_end     for all callbacks, if an epoch ended here (epoch
+                           ends are exact boundaries: Keras epochs)
           on_step_end      for callbacks with ``runs_last`` (Checkpoint), due
                            here or because the fit stops here: they persist
                            the boundary after every other hook changed it
@@ -71,6 +75,7 @@ from opifex_fit.engine.optimizers import Optimizers, init_opt_state
 from opifex_fit.engine.state import TrainState, copy_tree, float_dtype, initial_state, scalar
 from opifex_fit.history import History
 from opifex_fit.parallel.sharding import DataParallel
+from opifex_fit.persistence import saving
 from opifex_fit.problems.base import Problem, to_device_tree
 
 
@@ -256,12 +261,10 @@ class Learner:
 
   def save(self, path, *, overwrite: bool = False) -> None:
     """Writes the current weights (Orbax); see ``opifex_fit.persistence.saving``."""
-    from opifex_fit.persistence import saving  # noqa: PLC0415 - Orbax loads only when used
     saving.save_weights(self, path, overwrite=overwrite)
 
   def load(self, path) -> None:
     """Reads weights written by ``save`` into this learner (same architecture)."""
-    from opifex_fit.persistence import saving  # noqa: PLC0415 - Orbax loads only when used
     saving.load_weights(self, path)
 
   def hook_state(self, name: str):

@@ -67,22 +67,21 @@ class Every(cb.Callback):
     self.every = every
 
 
-def test_explicit_steps_per_execution_must_divide_every_cadence():
-  learner = make_learner()
-  with pytest.raises(ValueError, match=r"steps_per_execution=300 does not divide the cadences "
-                     r"\['Every\(every=200\)'\].*e\.g\. 200"):
-    learner.fit(sine_data(), steps=1200, steps_per_execution=300, verbose=0,
-                callbacks=[Every(200)])
-  with pytest.raises(ValueError, match=r"\['validation_every=50'\]"):
-    learner.fit(sine_data(), steps=100, steps_per_execution=20, verbose=0,
-                validation_data=sine_data(32), validation_every=50)
-  assert learner.step == 0 and "chunk" not in learner.trace_counts
-  # A divisor of every cadence is fine. Epoch events, validation once per
-  # epoch included, are reported at the first boundary after the epoch ended.
+def test_explicit_steps_per_execution_is_a_cap_not_a_divisor():
+  learner, seen = make_learner(), []
+  probe = cb.LambdaCallback(on_step_end=lambda l: seen.append(l.step), every=200)
+  history = learner.fit(sine_data(), steps=600, steps_per_execution=150, verbose=0,
+                        callbacks=[probe])
+  # Chunks end at the cap (150) and at every multiple of 200: 150, 200, 350, 400, 550, 600.
+  assert seen == [200, 400, 600] and history.steps == [150, 200, 350, 400, 550, 600]
+  # Epochs of 4 steps (128 examples, batch 32), cap 3, a cadence of 6: validation
+  # once per epoch runs exactly at the epoch ends, never late.
   history = learner.fit(sine_data(), epochs=3, batch_size=32, steps_per_execution=3,
                         verbose=0, validation_data=sine_data(32), callbacks=[Every(6)])
-  assert learner.step == 12
-  assert [s for s, v in zip(history.steps, history.val_loss) if not np.isnan(v)] == [6, 9, 12]
+  assert learner.step == 612 and history.steps[6:] == [603, 604, 606, 608, 611, 612]
+  assert [s for s, v in zip(history.steps, history.val_loss) if not np.isnan(v)] == \
+      [604, 608, 612]
+  assert learner.trace_counts["chunk"] == 2  # full batch, then minibatches: one each
 
 
 @pytest.mark.parametrize("make", [

@@ -109,29 +109,30 @@ def test_callback_writes_keep_shardings_and_compile_once(compared):
   assert m["weight_spec"] == "P()"
 
 
-def test_checkpoint_moves_between_four_and_one_device(tmp_path):
+# Four subprocesses in all: the default run moves 4 -> 1 only (two of them).
+@pytest.mark.parametrize("first, second", [(4, 1), pytest.param(1, 4, marks=pytest.mark.slow)])
+def test_checkpoint_moves_between_four_and_one_device(tmp_path, first, second):
   # One device, no checkpoint, the same chunks (of 20 steps, the Checkpoint's cadence).
   reference = sharding_worker.supervised_learner().fit(
       sharding_worker.sine(128), steps=80, batch_size=32, verbose=0, steps_per_execution=20)
   _, pinn_reference, _ = sharding_worker.pinn_checkpointed(None, 80)
   assert pinn_reference.rard_points == [51, 52, 53, 54]
-  for first, second in ((4, 1), (1, 4)):
-    directory = tmp_path / f"from{first}to{second}"
-    half = _worker(first, "checkpoint", directory, 40)
-    resumed = _worker(second, "checkpoint", directory, 80)
-    assert half["devices"] == first and resumed["devices"] == second
-    for run, ref in (("supervised", reference), ("pinn", pinn_reference)):
-      assert half[run]["step"] == 40 and resumed[run]["restored"] == 40, run
-      assert resumed[run]["steps"] == ref.steps == [20, 40, 60, 80], run
-      np.testing.assert_allclose(resumed[run]["loss"], ref.loss, rtol=RTOL, err_msg=run)
-    assert resumed["pinn"]["rard_points"] == pinn_reference.rard_points
-    # On 4 devices both PINN terms are padded (RARD's 54 rows to 56, 6 boundary
-    # points to 8); the checkpoint holds them as one device does.
-    assert (half if first == 4 else resumed)["pinn"]["rows"] == [56, 8]
-    with open(directory / "pinn" / "40" / "metadata" / "metadata") as f:
-      stored = json.load(f)["structure"]["data"]
-    assert stored == {"pde/points": "float32[54,1]", "pde/mask": "bool[54]",
-                      "bc": "float32[6,1]"}, stored
+  directory = tmp_path / f"from{first}to{second}"
+  half = _worker(first, "checkpoint", directory, 40)
+  resumed = _worker(second, "checkpoint", directory, 80)
+  assert half["devices"] == first and resumed["devices"] == second
+  for run, ref in (("supervised", reference), ("pinn", pinn_reference)):
+    assert half[run]["step"] == 40 and resumed[run]["restored"] == 40, run
+    assert resumed[run]["steps"] == ref.steps == [20, 40, 60, 80], run
+    np.testing.assert_allclose(resumed[run]["loss"], ref.loss, rtol=RTOL, err_msg=run)
+  assert resumed["pinn"]["rard_points"] == pinn_reference.rard_points
+  # On 4 devices both PINN terms are padded (RARD's 54 rows to 56, 6 boundary
+  # points to 8); the checkpoint holds them as one device does.
+  assert (half if first == 4 else resumed)["pinn"]["rows"] == [56, 8]
+  with open(directory / "pinn" / "40" / "metadata" / "metadata") as f:
+    stored = json.load(f)["structure"]["data"]
+  assert stored == {"pde/points": "float32[54,1]", "pde/mask": "bool[54]",
+                    "bc": "float32[6,1]"}, stored
 
 
 def _free_port():
@@ -162,9 +163,12 @@ def test_two_processes_under_jax_distributed(tmp_path):
   assert all(r["processes"] == 2 and r["devices"] == 4 and r["local_devices"] == 2
              for r in results)
   assert results[0]["data_spec"] == "P('data',)" and results[0]["traces"]["chunk"] == 1
-  # Both processes see the same global losses, equal to one device's.
+  # Both processes see the same global losses, equal to one device's with the
+  # same chunk boundaries (epoch ends: validation per epoch; TensorBoard's 10).
   reference = sharding_worker.supervised_learner().fit(
-      sharding_worker.sine(128), steps=40, batch_size=32, verbose=0, steps_per_execution=10)
+      sharding_worker.sine(128), steps=40, batch_size=32, verbose=0, steps_per_execution=10,
+      validation_data=sharding_worker.sine(30, 1),
+      callbacks=[of.callbacks.LambdaCallback(on_step_end=lambda learner: None, every=10)])
   pinn = sharding_worker.pinn_checkpointed(None, 40)[1]
   host = sharding_worker.host_fit()
   for r in results:

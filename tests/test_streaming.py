@@ -77,10 +77,13 @@ def test_chunks_compile_once_across_chunks_and_fits():
   learner.fit(data, steps=40, batch_size=B, verbose=0, steps_per_execution=8)
   learner.fit(data, steps=40, batch_size=B, verbose=0, steps_per_execution=8)
   assert learner.trace_counts["chunk"] == 1 and learner.step == 80
-  # The chunk is capped so one chunk of batches stays under chunk_bytes.
+  # The chunk is capped so one chunk of batches stays under chunk_bytes: a
+  # buffer of 3 batches; chunks of 3 and 1 steps (epochs of 4, validated) share one compile.
   small = make_learner()
-  small.fit(of.HostDataset((x, y), chunk_bytes=3 * B * 8), steps=40, batch_size=B, verbose=0)
-  assert {k[1] for k in small._jit_cache if k[0] == "chunk"} == {2}
+  history = small.fit(of.HostDataset((x, y), chunk_bytes=3 * B * 8), steps=12, batch_size=B,
+                      verbose=0, validation_data=(x[:8], y[:8]))
+  assert {k[1] for k in small._jit_cache if k[0] == "chunk"} == {3}
+  assert history.steps == [3, 4, 7, 8, 11, 12] and small.trace_counts["chunk"] == 1
 
 
 def test_resume_from_a_checkpoint_sees_the_uninterrupted_minibatches(tmp_path):

@@ -36,7 +36,7 @@ ORDER_LOGGER = 90
 
 def _does_nothing(hook):
   """Marks a base hook that does nothing: the loop skips callbacks that do not
-  override it (``engine.loop.overrides``) without knowing this class."""
+  override it (``engine.boundary.overrides``) without knowing this class."""
   hook.does_nothing = True
   return hook
 
@@ -47,14 +47,26 @@ class Callback:
   Attributes:
     order: lower runs first at every event.
     every: the optimizer-step cadence at which ``on_step_end`` is due, or None
-      for "every chunk boundary". The learner chooses its chunk length so that
-      every cadence falls on a chunk boundary. ``trigger`` generalizes it
-      (steps, combinations: ``opifex_fit.engine.triggers``).
+      for "every chunk boundary". A chunk always ends at the next step where
+      some callback is due, so cadences need not divide each other.
+      ``trigger`` generalizes it (steps, wall-clock, combinations:
+      ``opifex_fit.engine.triggers``).
     requires_device_data: True if the callback reads ``learner.data`` (the
       training data on the device); ``fit`` then refuses streamed data
       (``HostDataset``, iterables of batches) before anything runs.
     in_step: True if ``every`` is a cadence inside the jitted step (its
       ``step_hook`` acts at those steps): it then sets no chunk boundaries.
+    observer: True if the callback only reads ``step``, ``epoch``, ``logs``
+      and ``history`` (History, CSVLogger, the progress bar): a boundary
+      where only observers are due runs after the next chunk is dispatched,
+      and they get a frozen view of their boundary (``engine.boundary``):
+      reading ``learner.state``/``model``/``data`` there raises.
+    runs_last: True if ``on_step_end`` persists the boundary (Checkpoint): it
+      runs after every other hook of the boundary (validation and epoch ends
+      included), and also at the boundary where the fit stops.
+    changes_structure: True if ``load_state_dict`` changes the TrainState's
+      structure (SwitchOptimizer, Multilevel): a Checkpoint resume loads this
+      callback's state before the saved TrainState, so the structures match.
     status: the callback's persistent host state, one dataclass instance
       (None: nothing to persist). ``state_dict`` is ``dataclasses.asdict`` of
       it and ``load_state_dict`` builds a new one from the dict, so a callback
@@ -66,6 +78,9 @@ class Callback:
   every: int | None = None
   requires_device_data: bool = False
   in_step: bool = False
+  observer: bool = False
+  runs_last: bool = False
+  changes_structure: bool = False
   status: Any = None
 
   # -- events ---------------------------------------------------------------

@@ -33,16 +33,11 @@ from opifex_fit import validators
 from opifex_fit.persistence import saving
 from opifex_fit.parallel import sharding
 from opifex_fit.callbacks import _callback_states as states
+from opifex_fit.callbacks import _checkpoint_format as ckpt_format
 from opifex_fit.callbacks.base import ORDER_CHECKPOINT, Callback, check_every
 from opifex_fit.callbacks._preemption import PreemptionGuard
 from opifex_fit.engine.state import copy_tree
-
-# Differences in these fields mean another model/optimizer/problem: always refused.
-MODEL_FIELDS = {"params": "model parameters", "rest": "other model state",
-                "opt_state": "optimizer state", "loss_weights": "loss terms"}
-# Differences here (other data sizes, batch size) only matter when resuming.
-DATA_FIELDS = {"data": "training data", "perm": "minibatch order (batch size and data size)"}
-
+from opifex_fit.engine.triggers import AnyOf, Every, EverySeconds
 
 class Checkpoint(Callback):
   """Writes the whole run every ``every`` steps and resumes it exactly.
@@ -67,14 +62,29 @@ class Checkpoint(Callback):
   checkpoint: Orbax writes atomically and nothing on disk is deleted except
   checkpoints that fall out of ``max_to_keep``.
 
-  Example:
+  Example (every 10 steps; a second fit on the same directory resumes):
+    >>> import os, tempfile
+    >>> import numpy as np, optax
+    >>> from flax import nnx
+    >>> import opifex_fit as of
     >>> from opifex_fit import callbacks as cb
-    >>> ckpt = cb.Checkpoint("ckpt/run1", every=1000, max_to_keep=3,
-    ...                      monitor="val_loss")  # also keeps the 3 best
+    >>> directory, x = tempfile.mkdtemp(), np.linspace(-1, 1, 32)[:, None]
+    >>> def learner():
+    ...   return of.Learner(of.models.MLP(1, [8, 1], rngs=nnx.Rngs(0)), of.Supervised())
+    >>> _ = learner().fit((x, x ** 2), steps=20, verbose=0,
+    ...                   callbacks=[cb.Checkpoint(directory, every=10, verbose=0)])
+    >>> sorted(int(s) for s in os.listdir(directory) if s.isdigit())
+    [10, 20]
+    >>> resumed = learner()
+    >>> _ = resumed.fit((x, x ** 2), steps=30, verbose=0,
+    ...                 callbacks=[cb.Checkpoint(directory, every=10, verbose=0)])
+    >>> resumed.history.steps   # steps 1-20 came back from the checkpoint
+    [10, 20, 30]
 
   Args:
     directory: where the step directories go (created if missing).
-    every: save every this many optimizer steps (and at the end of the fit).
+    every: save every this many optimizer steps (and at the end of the fit);
+      None with ``every_seconds``: by the clock only.
     max_to_keep: how many latest checkpoints to keep (None: all).
     monitor: a logged name; checkpoints best by it are kept too.
     resume: continue from the latest checkpoint in ``directory``.
@@ -83,17 +93,23 @@ class Checkpoint(Callback):
     keep_best: how many best-by-``monitor`` checkpoints to keep (default
       ``max_to_keep``).
     verbose: print a line when resuming or stopping on a signal.
+    every_seconds: also save at the first chunk boundary once this many
+      seconds passed since the last save (CLU's ``every_secs``: preemptible
+      jobs); chunks are at most ``steps_per_execution`` steps long.
   """
 
   order = ORDER_CHECKPOINT
 
   def __init__(self, directory, every: int = 1000, max_to_keep: int | None = 3,
                monitor: str | None = None, resume: bool = True, *, mode: str = "min",
-               async_save: bool = True, keep_best: int | None = None, verbose: int = 1):
+               async_save: bool = True, keep_best: int | None = None, verbose: int = 1,
+               every_seconds: float | None = None):
     if not isinstance(directory, (str, os.PathLike)) or not os.fspath(directory):
       raise TypeError(f"directory must be a non-empty path; got {directory!r}")
     self.directory = os.path.abspath(os.fspath(directory))
-    self.every = check_every(every, allow_none=False)
+    self.every = check_every(every, allow_none=every_seconds is not None)
+    clock = [] if every_seconds is None else [EverySeconds(every_seconds)]
+    self.trigger = AnyOf(*([Every(self.every)] if self.every else []), *clock)
     for name, value in (("max_to_keep", max_to_keep), ("keep_best", keep_best)):
       if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
         raise ValueError(f"{name} must be a positive int number of checkpoints or None; got {value!r}")
@@ -126,7 +142,8 @@ class Checkpoint(Callback):
         # Callbacks that change the state's structure (SwitchOptimizer) take
         # their saved state first, so the learner matches the saved run.
         self._load_callback_states(learner, self._latest, early=True)
-      self._check_compatible(metadata, learner.state, MODEL_FIELDS)
+      ckpt_format.check_compatible(self.directory, self._latest, metadata, learner.state,
+                                   ckpt_format.MODEL_FIELDS)
       if self._latest > learner.step:
         if not self.resume:
           raise ValueError(
@@ -190,7 +207,7 @@ class Checkpoint(Callback):
                        f"({type(e).__name__}: {e.strerror or e}); expected a directory "
                        "that can be created and written to") from e
     if self.max_to_keep is None:
-      policy = ocp.checkpoint_managers.PreserveAll()
+      policy = None  # Orbax keeps every checkpoint by default
     else:
       policy = ocp.checkpoint_managers.LatestN(n=self.max_to_keep)
       if self.monitor is not None:
@@ -219,7 +236,8 @@ class Checkpoint(Callback):
     metrics = {self.monitor: value} if value is not None and value == value \
         and abs(value) != float("inf") else None
     device = states.device_save_args(learner.callbacks)
-    metadata = dict(self._metadata(learner, logical), device_states=states.saved_keys(device))
+    metadata = dict(ckpt_format.metadata(learner, logical, self._model_name),
+                    device_states=states.saved_keys(device))
     self._manager.save(step, metrics=metrics, args=ocp.args.Composite(
         state=ocp.args.StandardSave(state),
         callbacks=ocp.args.JsonSave(states.json_states(learner.callbacks)),
@@ -227,18 +245,6 @@ class Checkpoint(Callback):
         metadata=ocp.args.JsonSave(metadata),
         **device))
     self._latest = step
-
-  def _metadata(self, learner, s) -> dict:
-    import flax
-    import opifex_fit
-    return {
-        "format": 1, "opifex_fit": opifex_fit.__version__, "jax": jax.__version__,
-        "flax": flax.__version__, "orbax": ocp.__version__,
-        "model": self._model_name,
-        "num_params": int(sum(a.size for a in jax.tree.leaves(s.params))),
-        "problem": type(learner.problem).__name__, "loss_terms": list(learner.term_names()),
-        "structure": {f: saving.structure(getattr(s, f)) for f in {**MODEL_FIELDS, **DATA_FIELDS}},
-    }
 
   # -- resuming -------------------------------------------------------------------
   def _read(self, step, **items):
@@ -249,22 +255,9 @@ class Checkpoint(Callback):
                        f"readable opifex_fit checkpoint ({type(e).__name__}: {e}); use an "
                        "empty directory or one written by cb.Checkpoint") from e
 
-  def _check_compatible(self, metadata, state, fields) -> None:
-    saved = metadata.get("structure", {})
-    lines = []
-    for field, label in fields.items():
-      diff = saving.differences(saved.get(field, {}), saving.structure(getattr(state, field)))
-      lines += [f"{label} ({field}) {line}" for line in diff]
-    if lines:
-      raise ValueError(
-          f"Checkpoint: directory={self.directory!r} holds a checkpoint (step {self._latest}, "
-          f"model {metadata.get('model')}, problem {metadata.get('problem')}) that does not "
-          "match this learner:\n  " + "\n  ".join(lines) +
-          "\nUse another directory for a different model, optimizer or data.")
-
   def _restore(self, learner, step, metadata) -> None:
-    like = _restore_target(learner, metadata)
-    self._check_compatible(metadata, like, DATA_FIELDS)
+    like = ckpt_format.restore_target(learner, metadata)
+    ckpt_format.check_compatible(self.directory, step, metadata, like, ckpt_format.DATA_FIELDS)
     target = saving.to_disk(like)
     abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, target)
     restored = self._read(step, state=ocp.args.StandardRestore(abstract),
@@ -287,19 +280,8 @@ class Checkpoint(Callback):
   def _load_callback_states(self, learner, step, *, early: bool) -> None:
     saved = self._read(step, callbacks=ocp.args.JsonRestore())["callbacks"] or {}
     for key, c in states.keyed(learner.callbacks).items():
-      if key in saved and getattr(c, "changes_structure", False) == early:
+      if key in saved and c.changes_structure == early:
         c.load_state_dict(saved[key])
 
   def __repr__(self):
     return f"Checkpoint({self.directory!r}, every={self.every}, max_to_keep={self.max_to_keep})"
-
-
-def _restore_target(learner, metadata):
-  """Where the arrays go: the data as one device holds it, or the padded data
-  for an older checkpoint that stored it padded (same device count only)."""
-  logical = sharding.logical_state(learner)
-  saved = metadata.get("structure", {}).get("data", {})
-  if saving.differences(saved, saving.structure(logical.data)) and \
-      not saving.differences(saved, saving.structure(learner.state.data)):
-    return learner.state
-  return logical

@@ -22,24 +22,35 @@ class CSVLogger(Callback):
 
   ``append=True`` keeps the rows already in the file (for example of the run a
   checkpoint resumes) and adds to them; rows of steps after the step the fit
-  starts from are dropped, since training resumed from before them.
+  starts from are dropped, since training resumed from before them. The
+  default ``append=None`` appends when the fit starts past step 0 (a
+  Checkpoint resume, or ``fit`` called again) and starts a new file at step
+  0; ``append=False`` always starts a new file.
 
   Example:
-    >>> import tempfile, os
+    >>> import os, tempfile
+    >>> import numpy as np, optax
+    >>> from flax import nnx
+    >>> import opifex_fit as of
     >>> from opifex_fit import callbacks as cb
-    >>> logger = cb.CSVLogger(os.path.join(tempfile.mkdtemp(), "log.csv"))
-    >>> # learner.fit(data, steps=1000, callbacks=[logger])
+    >>> path = os.path.join(tempfile.mkdtemp(), "log.csv")
+    >>> x = np.linspace(-1, 1, 32)[:, None]
+    >>> learner = of.Learner(of.models.MLP(1, [8, 1], rngs=nnx.Rngs(0)), of.Supervised())
+    >>> _ = learner.fit((x, x ** 2), steps=30, steps_per_execution=10, verbose=0,
+    ...                 callbacks=[cb.CSVLogger(path)])
+    >>> [line.split(",")[0] for line in open(path).read().splitlines()]  # one row per record
+    ['step', '10', '20', '30']
   """
 
   order = ORDER_LOGGER
   every = None
   observer = True  # only reads logs: may run while the next chunk computes
 
-  def __init__(self, path, append: bool = False):
+  def __init__(self, path, append: bool | None = None):
     if not isinstance(path, (str, os.PathLike)) or not os.fspath(path):
       raise TypeError(f"path must be a file path; got {path!r}")
-    if not isinstance(append, bool):
-      raise TypeError(f"append must be True or False; got {append!r}")
+    if append is not None and not isinstance(append, bool):
+      raise TypeError(f"append must be True, False or None (append past step 0); got {append!r}")
     self.path, self.append = os.fspath(path), append
     self._columns: list[str] = ["step"]
     self._rows: list[dict] = []
@@ -47,7 +58,8 @@ class CSVLogger(Callback):
 
   def on_fit_begin(self, learner):
     self._columns, self._rows = ["step"], []
-    if self.append and os.path.exists(self.path):
+    append = learner.step > 0 if self.append is None else self.append
+    if append and os.path.exists(self.path):
       with open(self.path, newline="") as f:
         reader = csv.DictReader(f)
         self._columns = list(reader.fieldnames or ["step"])

@@ -13,13 +13,17 @@ from opifex_fit.engine.state import scalar
 # Counters that keep moving forward through a rollback: the retry is charged to
 # the step budget, so steps, epochs, History and checkpoints stay monotonic.
 COUNTERS = ("step", "epoch", "batch_pos", "perm", "skipped")
+# A term's jump counts when it adds more than this share of the summed best
+# losses: a term near zero that wobbles by 10x changes nothing.
+SIGNIFICANT = 0.01
 
 
 @dataclasses.dataclass
 class RecoveryState:
-  """What ``state_dict`` holds: the best judged loss and the counters."""
+  """What ``state_dict`` holds: the best judged losses and the counters."""
 
-  best: float | None = None
+  best: float | None = None            # of the unweighted sum
+  best_terms: dict | None = None       # "<term>_loss" -> its own best
   retries: int = 0
   rollbacks: int = 0
 
@@ -28,10 +32,14 @@ class LossExplosionRecovery(Callback):
   """Undoes a diverging stretch of training and retries it more gently.
 
   At every check (every ``snapshot_every`` steps, or every chunk boundary when
-  None) the chunk's *unweighted* loss, the sum of its ``<term>_loss`` logs, is
+  None) the chunk's *unweighted* losses, its ``<term>_loss`` logs, are
   judged, so loss weights moved by GradNorm or LRAnnealing never count as an
-  explosion. It is bad when it is non-finite, larger than ``factor`` times the
-  best of this fit, or when the chunk skipped non-finite updates. A good
+  explosion. It is bad when the sum is non-finite or larger than ``factor``
+  times its best of this fit, when one term is larger than ``factor`` times
+  its own best (and the jump is over 1% of the summed bests: a term near zero
+  may wobble), or when the chunk skipped non-finite updates. Each term is
+  judged on its own, so a large term (a ``WeightPenalty``'s ``l2_loss`` of
+  100) cannot hide a 10^4x jump of a small one. A good
   check keeps an on-device copy of the state as a candidate snapshot; the
   candidate is *promoted* to the good snapshot at the next good check (its own
   weights have then produced a good loss, so an explosion that began on a
@@ -98,6 +106,7 @@ class LossExplosionRecovery(Callback):
 
   # The fields of ``status`` as attributes.
   best = status_field("best")
+  best_terms = status_field("best_terms")
   retries = status_field("retries")
   rollbacks = status_field("rollbacks")
 
@@ -114,19 +123,20 @@ class LossExplosionRecovery(Callback):
     self._data_seen = learner.data_version
 
   def on_step_end(self, learner):
-    loss = unweighted_loss(learner)
+    loss, terms = unweighted_loss(learner), term_losses(learner)
     skipped = int(learner.logs.get("skipped_updates", self._skipped_seen))
     new_points, self._data_seen = learner.data_version != self._data_seen, learner.data_version
     if new_points and math.isfinite(loss) and skipped == self._skipped_seen:
       # The points changed since the last check (RAD/RARD resampling, a new
       # learner.data): a finite loss on other points is the new reference,
       # not a verdict on the weights (non-finite ones are still judged).
-      self._good, self._pending, self.status.best = snapshots.take(learner), None, loss
+      self._good, self._pending = snapshots.take(learner), None
+      self.status.best, self.status.best_terms = loss, terms
       return
-    reason = self._judge(loss, skipped - self._skipped_seen)
+    reason = self._judge(loss, terms, skipped - self._skipped_seen)
     self._skipped_seen = skipped
     if reason is None:
-      self._good_check(learner, loss)
+      self._good_check(learner, loss, terms)
       return
     self._pending = None  # taken just before the bad chunk: not trusted
     self.status.retries += 1
@@ -141,19 +151,22 @@ class LossExplosionRecovery(Callback):
             f"state of step {self._good.step}, lr_scale -> {scale:.3g} "
             f"(retry {self.status.retries}/{self.max_retries})")
 
-  def _good_check(self, learner, loss: float):
+  def _good_check(self, learner, loss: float, terms: dict):
     status = self.status
     if snapshots.stale_fields(self._good, learner):
       # The structure changed (optimizer, loss terms, data): start over from
       # here, and judge against losses of the new structure only.
-      self._good, self._pending, status.best = snapshots.take(learner), None, loss
+      self._good, self._pending = snapshots.take(learner), None
+      status.best, status.best_terms = loss, terms
       return
     status.best = loss if status.best is None else min(status.best, loss)
+    bests = status.best_terms or {}
+    status.best_terms = {t: min(v, bests.get(t, v)) for t, v in terms.items()}
     if self._pending is not None:  # its weights just produced a good loss
       self._good, status.retries = self._pending, 0
     self._pending = snapshots.take(learner)
 
-  def _judge(self, loss: float, new_skips: int) -> str | None:
+  def _judge(self, loss: float, terms: dict, new_skips: int) -> str | None:
     if not math.isfinite(loss):
       return f"loss={loss}"
     if new_skips > 0:
@@ -161,6 +174,12 @@ class LossExplosionRecovery(Callback):
     best = self.status.best
     if best is not None and loss > self.factor * best:
       return f"unweighted loss={loss:.4g} > {self.factor:g} x best {best:.4g}"
+    bests = self.status.best_terms or {}
+    floor = SIGNIFICANT * sum(bests.values())
+    for name, value in terms.items():
+      ref = bests.get(name)
+      if ref is not None and value > self.factor * ref and value - ref > floor:
+        return f"{name}={value:.4g} > {self.factor:g} x its best {ref:.4g}"
     return None
 
   def _roll_back(self, learner, lr_scale: float | None = None):
@@ -196,10 +215,15 @@ class LossExplosionRecovery(Callback):
       self._snapshot_start()
 
 
+def term_losses(learner) -> dict:
+  """The chunk's ``<term>_loss`` logs (empty if one is missing)."""
+  names = [f"{t}_loss" for t in learner.term_names()]
+  if any(n not in learner.logs for n in names):
+    return {}
+  return {n: float(learner.logs[n]) for n in names}
+
+
 def unweighted_loss(learner) -> float:
   """The sum of the chunk's ``<term>_loss`` logs (``loss`` if one is missing)."""
-  logs = learner.logs
-  names = [f"{t}_loss" for t in learner.term_names()]
-  if not names or any(n not in logs for n in names):
-    return float(logs.get("loss", math.nan))
-  return float(sum(logs[n] for n in names))
+  terms = term_losses(learner)
+  return float(sum(terms.values())) if terms else float(learner.logs.get("loss", math.nan))

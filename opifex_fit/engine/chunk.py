@@ -1,7 +1,9 @@
-"""Building the jitted functions: the K-step training chunk and evaluation.
+"""Building the jitted functions: the n-step training chunk and evaluation.
 
-``build_chunk`` returns ``run_chunk(state) -> (state, metrics)``: K optimizer
-steps in one ``lax.scan``, minibatches drawn on device from the state's key,
+``build_chunk`` returns ``run_chunk(state, n) -> (state, metrics)``: ``n``
+optimizer steps in one ``lax.fori_loop`` whose bound is traced, so one
+compiled chunk serves every length (``benchmarks/chunk_formulation.py``: as
+fast as a static ``lax.scan``); minibatches drawn on device from the state's key,
 per-term losses averaged over the chunk on device with ``clu.metrics``. The
 state is donated. Everything a callback can change lives in the state as
 fixed-shape arrays, so one compiled chunk serves the whole fit.
@@ -144,12 +146,13 @@ def optimizer_step(loss_fn, optimizer, state, batch, hook_states):
 
 
 def build_chunk(*, graphdef, loss_terms_fn: Callable, take: Callable,
-                optimizer: optax.GradientTransformationExtraArgs, n_steps: int,
+                optimizer: optax.GradientTransformationExtraArgs,
                 batch_size: int | None, num_examples: int | None,
                 steps_per_epoch: int | None, term_names, trace_counts: dict,
                 placement=None, state_shardings=None, streamed: bool = False,
                 batch_shardings=None, hooks=()):
-  """Returns the jitted ``run_chunk(state[, batches]) -> (state, metrics)``.
+  """Returns the jitted ``run_chunk(state, n[, batches]) -> (state, metrics)``
+  running ``n`` steps (a traced int: no recompile for another length).
 
   Args:
     take: ``take(data, index) -> batch`` (the problem's minibatch slicer).
@@ -162,8 +165,8 @@ def build_chunk(*, graphdef, loss_terms_fn: Callable, take: Callable,
       Every batch is constrained to its data axis and the state keeps
       ``state_shardings`` in and out, so XLA all-reduces the gradients.
     streamed: the batches come from the host (``opifex_fit.inputs.streaming``):
-      ``run_chunk(state, batches)`` scans over their leading (K) axis, with
-      ``batch_shardings`` on a mesh. ``steps_per_epoch`` None: epochs never end.
+      ``run_chunk(state, n, batches)`` takes the first ``n`` of the fixed-size
+      buffer's leading axis, with ``batch_shardings`` on a mesh. ``steps_per_epoch`` None: epochs never end.
     hooks: the fit's ``StepHook``s (``opifex_fit.engine.step_hooks``), run
       inside every step.
   """
@@ -174,8 +177,7 @@ def build_chunk(*, graphdef, loss_terms_fn: Callable, take: Callable,
   advance = epoch_counter(batch_size=batch_size, steps_per_epoch=steps_per_epoch,
                           streamed=streamed)
 
-  def one_step(carry, streamed_batch):
-    state, acc = carry
+  def one_step(state, acc, streamed_batch):
     hook_states, data = state.hooks, state.data
     if hooks:
       key = jax.random.fold_in(jax.random.fold_in(state.rng, step_hooks.HOOK_STREAM), state.step)
@@ -197,12 +199,17 @@ def build_chunk(*, graphdef, loss_terms_fn: Callable, take: Callable,
                           epoch=epoch, batch_pos=pos, perm=perm, hooks=hook_states)
     outputs = {"loss": loss, **{f"{t}_loss": terms[t] for t in term_names}}
     outputs = {k: jnp.asarray(v).astype(float_dtype(params)) for k, v in outputs.items()}
-    return (state, acc.merge(collection.single_from_model_output(**outputs))), None
+    return state, acc.merge(collection.single_from_model_output(**outputs))
 
-  def run_chunk(state: TrainState, batches=None):
+  def run_chunk(state: TrainState, n, batches=None):
     trace_counts["chunk"] = trace_counts.get("chunk", 0) + 1
+
+    def body(i, carry):
+      batch = None if batches is None else jax.tree.map(
+          lambda a: jax.lax.dynamic_index_in_dim(a, i, keepdims=False), batches)
+      return one_step(*carry, batch)
     acc = empty_metrics(collection, float_dtype(state.params))
-    (state, acc), _ = jax.lax.scan(one_step, (state, acc), batches, length=n_steps)
+    state, acc = jax.lax.fori_loop(0, n, body, (state, acc))
     return state, chunk_logs(state, acc, hooks)
 
   return _jit_chunk(run_chunk, placement, state_shardings, batch_shardings, streamed)
@@ -228,7 +235,8 @@ def _jit_chunk(run_chunk, placement, state_shardings, batch_shardings, streamed:
   shardings in and out (the logs replicated)."""
   if placement is None:
     return jax.jit(run_chunk, donate_argnums=0)
-  in_shardings = (state_shardings, batch_shardings) if streamed else (state_shardings,)
+  in_shardings = (state_shardings, placement.replicated)
+  in_shardings += (batch_shardings,) if streamed else ()
   return jax.jit(run_chunk, donate_argnums=0, in_shardings=in_shardings,
                  out_shardings=(state_shardings, placement.replicated))
 

@@ -3,8 +3,8 @@ of ``opifex_fit.learner``).
 
 ``run_loop`` reads as the specification's steps: ``_prepare_fit`` (1: every
 argument checked, the data placed), the callbacks' setup (3-4),
-``_plan_chunks`` (5: the chunk length and the jitted chunk), ``_run_chunks``
-(6: the loop, ``_boundary`` saying what is due where and ``_process``
+``_plan_chunks`` (5: the triggers and the ``ChunkPlan``), ``_run_chunks``
+(6: the loop, ``_boundary`` saying what is due where and ``boundary.process``
 running it), ``on_exception`` (7) and ``_finish`` (8).
 
 The loop takes the callbacks sorted and with their defaults (the learner
@@ -16,16 +16,16 @@ adds them): it knows callbacks only by their hooks and attributes
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
 
 from opifex_fit import validators
-from opifex_fit.engine import chunk as step_lib
-from opifex_fit.engine import evaluation, step_hooks
-from opifex_fit.engine import plan as data_lib
+from opifex_fit.engine import chunk
+from opifex_fit.engine import evaluation, step_hooks, triggers
+from opifex_fit.engine.boundary import Boundary, overrides, process
+from opifex_fit.engine import plan
 from opifex_fit.engine.state import scalar
 from opifex_fit.inputs import batching, prefetch, streaming
 
@@ -35,7 +35,7 @@ def available_logs(learner, has_validation: bool) -> list[str]:
   terms = learner.term_names()
   train = ["loss", *[f"{t}_loss" for t in terms]]
   names = train + ["lr_scale", "skipped_updates"]
-  names += ["lr"] if step_lib.learning_rate_of(learner.state.opt_state) is not None else []
+  names += ["lr"] if chunk.learning_rate_of(learner.state.opt_state) is not None else []
   names += [f"{t}_weight" for t in terms] if len(terms) > 1 else []
   if has_validation:
     names += [f"val_{n}" for n in train + list(learner.problem.metric_names())]
@@ -53,63 +53,6 @@ def _check_monitors(learner, has_validation: bool) -> None:
           and not has_validation else ""
       raise ValueError(f"{type(c).__name__}: monitor={monitor!r} is not a logged "
                        f"metric{hint}; available: {sorted(names)}")
-
-
-def overrides(callback, hook: str) -> bool:
-  """Whether ``callback`` does something at ``hook``: the base class marks its
-  empty hooks ``does_nothing`` (instance attributes count: LambdaCallback)."""
-  fn = getattr(callback, hook)
-  return not getattr(getattr(fn, "__func__", fn), "does_nothing", False)
-
-
-class Boundary:
-  """What is due at one chunk boundary."""
-
-  def __init__(self, step, epoch, logs, step_cbs, val_due, epoch_cbs, begin_cbs):
-    self.step, self.epoch, self.logs = step, epoch, logs
-    self.step_cbs, self.val_due, self.epoch_cbs, self.begin_cbs = \
-        step_cbs, val_due, epoch_cbs, begin_cbs
-
-  def is_empty(self) -> bool:
-    return not (self.step_cbs or self.val_due or self.epoch_cbs or self.begin_cbs)
-
-  def only_observers(self) -> bool:
-    """Only callbacks that merely read logs are due: safe to run them late."""
-    return not self.val_due and all(
-        getattr(c, "observer", False) for c in self.step_cbs + self.epoch_cbs + self.begin_cbs)
-
-
-def _process(learner, b: Boundary, validate, continuing) -> None:
-  """Runs the hooks of one boundary (with ``learner.step`` as of that boundary)."""
-  now_step, now_epoch = learner.step, learner.epoch
-  learner.step, learner.epoch = b.step, b.epoch
-  learner.logs = {k: float(v) for k, v in jax.device_get(b.logs).items()}
-  if b.val_due:
-    # The whole validation set in one call: one compile, no remainder batch.
-    val_logs = jax.device_get(validate())
-    learner.logs.update({f"val_{k}": float(v) for k, v in val_logs.items()})
-  # Callbacks that persist the boundary (Checkpoint: ``runs_last``) see every
-  # other callback's state after its validation and epoch hooks too.
-  last = [c for c in b.step_cbs if getattr(c, "runs_last", False)]
-  for c in b.step_cbs:
-    if c not in last:
-      c.on_step_end(learner)
-  if b.val_due:
-    for c in learner.callbacks:
-      c.on_validation_end(learner)
-  for c in b.epoch_cbs:
-    c.on_epoch_end(learner)
-  if learner.stop_training:
-    # The fit ends at this boundary: callbacks due only now that the stop is
-    # known (Checkpoint's final save) run before on_fit_end changes the state.
-    last += [c for c in learner.callbacks if c not in b.step_cbs and c not in last
-             and overrides(c, "on_step_end") and c.is_due(b.step)]
-  for c in last:
-    c.on_step_end(learner)
-  if continuing():
-    for c in b.begin_cbs:
-      c.on_epoch_begin(learner)
-  learner.step, learner.epoch = now_step, now_epoch
 
 
 def _validation(learner, validation_data, validation_every):
@@ -132,40 +75,11 @@ def _validation(learner, validation_data, validation_every):
 def _refuse_streamed(callbacks, stream) -> None:
   """Callbacks that read ``learner.data`` cannot run on streamed data (it is
   never on the device): refused before anything runs."""
-  needy = [type(c).__name__ for c in callbacks if getattr(c, "requires_device_data", False)]
+  needy = [type(c).__name__ for c in callbacks if c.requires_device_data]
   if stream is not None and needy:
     raise ValueError(f"callbacks {needy} need the training data on the device "
                      f"(learner.data), but this fit streams it from a {type(stream).__name__};"
                      " pass arrays (moved to the device once) or leave these callbacks out")
-
-
-def _cadences(callbacks, validation_every, validation_epoch, epoch_length):
-  """Every step cadence the chunk length must line up with, as ``(what,
-  steps, strict)``; ``strict`` ones move if a chunk does not end on them
-  (epoch events only report late: at the next boundary). From the callbacks'
-  triggers (``engine.triggers``) but those acting inside the step (``in_step``)."""
-  out = [(f"{type(c).__name__}(every={n})", n, True) for c in callbacks if not c.in_step
-         for n in c.trigger.boundaries().cadences]
-  if validation_every:
-    out.append((f"validation_every={validation_every}", validation_every, True))
-  elif validation_epoch:  # an epoch event: reported at the first boundary after it
-    out.append((f"validation once per epoch ({validation_epoch} steps)", validation_epoch, False))
-  if epoch_length:
-    out.append((f"the epoch length ({epoch_length} steps)", epoch_length, False))
-  return out
-
-
-def _check_explicit_chunk(steps_per_execution, cadences) -> None:
-  """An explicit chunk length must divide every strict cadence: a callback
-  that is due in the middle of a chunk would otherwise silently fire later."""
-  if steps_per_execution == "auto":
-    return
-  broken = [what for what, every, strict in cadences if strict and every % steps_per_execution]
-  if broken:
-    fits = math.gcd(*[every for _, every, strict in cadences if strict])
-    raise ValueError(f"steps_per_execution={steps_per_execution} does not divide the cadences "
-                     f"{broken}: they would fire late; pass a divisor of all of them (e.g. "
-                     f"{fits}) or steps_per_execution='auto'")
 
 
 @dataclasses.dataclass
@@ -184,9 +98,9 @@ class _Fit:
   steps_per_execution: Any
   hooks: tuple = ()
   target: int = 0
-  chunk: int = 0
-  points: tuple = ()            # single steps a chunk must end at (``AtSteps``)
-  val_per_epoch: bool = False
+  plan: Any = None              # the ChunkPlan: chunk lengths from the triggers
+  buffer: int = 0               # a streamed chunk's fixed number of batch rows
+  val_trigger: Any = None       # when validation is due (None: no validation)
   step_cbs: list = dataclasses.field(default_factory=list)
   epoch_cbs: list = dataclasses.field(default_factory=list)
   begin_cbs: list = dataclasses.field(default_factory=list)
@@ -211,11 +125,10 @@ def _prepare_fit(learner, data, *, steps, epochs, batch_size, validation_data,
     spe = batching.steps_per_epoch(n, batch_size)
   else:
     data, n, batch_size, spe = streaming.check(learner, stream, batch_size)
-  total = data_lib.total_steps(steps, epochs, spe)
+  total = plan.total_steps(steps, epochs, spe)
   validation_every = validators.positive_int(validation_every, "validation_every")
   validate = _validation(learner, validation_data, validation_every)
-  if steps_per_execution != "auto":
-    validators.positive_int(steps_per_execution, "steps_per_execution", allow_none=False)
+  plan.chunk_cap(steps_per_execution)  # a bad cap raises before anything runs
   fit = _Fit(callbacks, data, stream, n, batch_size, spe, total, validate, validation_every,
              steps_per_execution)
   perm = jnp.zeros((spe * batch_size if batch_size and not stream else 0,), jnp.int32)
@@ -231,57 +144,64 @@ def _prepare_fit(learner, data, *, steps, epochs, batch_size, validation_data,
   return fit
 
 
+def _epoch_trigger(learner, fit: _Fit):
+  """Epoch ends as a trigger when something happens there (validation once
+  per epoch, an ``on_epoch_end``/``on_epoch_begin`` hook): then Keras epochs
+  end exactly at chunk boundaries. None for full batch (one step is one
+  epoch), endless streams and fits where nothing listens to epochs (their
+  chunks need not stop there)."""
+  if not fit.minibatched or not fit.spe:
+    return None
+  per_epoch_validation = fit.validate is not None and fit.validation_every is None
+  if not (per_epoch_validation or fit.epoch_cbs or fit.begin_cbs):
+    return None
+  return triggers.Every(fit.spe, offset=learner.step - int(learner.state.batch_pos))
+
+
 def _plan_chunks(learner, fit: _Fit) -> None:
-  """5. The chunk length lines every cadence up with chunk boundaries (epoch
-  ends only when some callback listens to them)."""
+  """5. The chunk plan: from each boundary to the nearest due trigger (the
+  callbacks', validation, epoch ends, the fit's end), at most the cap."""
   cbs = fit.callbacks
   fit.epoch_cbs = [c for c in cbs if overrides(c, "on_epoch_end")]
   fit.begin_cbs = [c for c in cbs if overrides(c, "on_epoch_begin")]
   fit.step_cbs = [c for c in cbs if overrides(c, "on_step_end")]
-  spe, validate = fit.spe, fit.validate
-  cadences = _cadences(cbs, fit.validation_every, validate is not None and fit.minibatched and spe,
-                       spe if fit.minibatched and (fit.epoch_cbs or fit.begin_cbs) else None)
-  cap = data_lib.MAX_CHUNK if fit.stream is None else streaming.chunk_cap(fit.stream, fit.data)
-  fit.points = tuple(sorted({p for c in cbs if not c.in_step for p in c.trigger.boundaries().points
-                             if learner.step < p < fit.target}))
-  fit.chunk = data_lib.chunk_length_for([c for _, c, _ in cadences], fit.points, fit.total,
-                                        fit.steps_per_execution, cap=cap)
-  _check_explicit_chunk(fit.steps_per_execution, cadences)
-  fit.val_per_epoch = bool(validate is not None and fit.validation_every is None
-                           and fit.minibatched and spe)
-  if validate is not None and fit.validation_every is None and not fit.val_per_epoch:
-    fit.validation_every = fit.chunk
+  epoch_ends = _epoch_trigger(learner, fit)
+  if fit.validate is not None:  # per epoch for minibatches; per chunk for full batch
+    fit.val_trigger = triggers.Every(fit.validation_every) if fit.validation_every \
+        else epoch_ends or triggers.Always()
+  wanted = [c.trigger for c in cbs if not c.in_step] + [fit.val_trigger, epoch_ends]
+  wanted = [t for t in wanted if t is not None]
+  for t in wanted:
+    t.start(learner.step)
+  limit = plan.MAX_CHUNK if fit.stream is None else streaming.chunk_cap(fit.stream, fit.data)
+  fit.plan = plan.ChunkPlan(wanted, fit.target, plan.chunk_cap(fit.steps_per_execution,
+                                                                       limit))
+  fit.buffer = fit.plan.longest(learner.step) if fit.stream is not None else 0
 
 
 def _chunk_fn(learner, fit: _Fit) -> Callable:
-  """``n_steps -> run_chunk``: the jitted chunk of that length, cached per
-  length, data layout, step hooks and optimizer."""
+  """The jitted ``run_chunk(state, n[, batches])``, cached per data layout,
+  step hooks and optimizer (never per length: ``n`` is traced)."""
   placement, stream, data = learner.placement, fit.stream, fit.data
   batch_shardings = None if stream is None or placement is None else \
       jax.tree.map(lambda a: prefetch.stacked_sharding(placement, a[None]), data)
-
-  def get(n_steps):
-    key = ("chunk", n_steps, fit.batch_size, fit.spe, fit.n, stream is not None, fit.hooks,
-           learner.optimizer)
-    if placement is not None:  # the shardings are baked into the compiled chunk
-      key += (placement.layout(learner.state.data if stream is None else data),)
-    return learner.cached(key, lambda: step_lib.build_chunk(
-        graphdef=learner.graphdef, loss_terms_fn=learner.loss_terms_fn,
-        take=learner.problem.take, optimizer=learner.optimizer, n_steps=n_steps,
-        batch_size=fit.batch_size, num_examples=fit.n, steps_per_epoch=fit.spe,
-        term_names=learner.term_names(), trace_counts=learner.trace_counts, placement=placement,
-        state_shardings=placement and placement.state_shardings(learner.state),
-        streamed=stream is not None, batch_shardings=batch_shardings, hooks=fit.hooks))
-  return get
+  key = ("chunk", fit.buffer, fit.batch_size, fit.spe, fit.n, stream is not None, fit.hooks,
+         learner.optimizer)
+  if placement is not None:  # the shardings are baked into the compiled chunk
+    key += (placement.layout(learner.state.data if stream is None else data),)
+  return learner.cached(key, lambda: chunk.build_chunk(
+      graphdef=learner.graphdef, loss_terms_fn=learner.loss_terms_fn,
+      take=learner.problem.take, optimizer=learner.optimizer,
+      batch_size=fit.batch_size, num_examples=fit.n, steps_per_epoch=fit.spe,
+      term_names=learner.term_names(), trace_counts=learner.trace_counts, placement=placement,
+      state_shardings=placement and placement.state_shardings(learner.state),
+      streamed=stream is not None, batch_shardings=batch_shardings, hooks=fit.hooks))
 
 
 def _boundary(learner, fit: _Fit, logs, epoch_ended: bool) -> Boundary:
   """What is due at the boundary ``learner.step`` just reached."""
   step = learner.step
-  if fit.validate is None:
-    val_due = False
-  else:
-    val_due = epoch_ended if fit.val_per_epoch else step % fit.validation_every == 0
+  val_due = fit.val_trigger is not None and fit.val_trigger.due(step)
   return Boundary(step, learner.epoch, logs, [c for c in fit.step_cbs if c.is_due(step)],
                   val_due, fit.epoch_cbs if epoch_ended else [],
                   fit.begin_cbs if epoch_ended else [])
@@ -292,7 +212,6 @@ def _run_chunks(learner, fit: _Fit, feed) -> None:
   ProgressBar, loggers) are due is processed after the next chunk is
   dispatched, so the device never waits for the host; any other boundary
   syncs first."""
-  chunk_fn = _chunk_fn(learner, fit)
   first_pos = int(learner.state.batch_pos)
   start_step, start_epoch = learner.step, learner.epoch
 
@@ -303,12 +222,17 @@ def _run_chunks(learner, fit: _Fit, feed) -> None:
     c.on_epoch_begin(learner)
   pending = None
   while continuing():
-    n_steps = data_lib.chunk_steps(learner.step, fit.chunk, fit.target, fit.points)
-    batches = () if feed is None else (feed.get(n_steps),)
-    state, logs = chunk_fn(n_steps)(learner.state, *batches)
+    if feed is None:
+      n_steps, batches = fit.plan.next_length(learner.step), ()
+    else:
+      n_steps, stacked = feed.get()
+      batches = (stacked,)
+    # The function is looked up per chunk: a callback may switch the
+    # optimizer or grow the model (each compiles once).
+    state, logs = _chunk_fn(learner, fit)(learner.state, n_steps, *batches)
     learner.adopt_state(state)
     if pending is not None:
-      _process(learner, pending, fit.validate, lambda: True)
+      process(learner, pending, fit.validate, lambda: True, deferred=True)
       pending = None
     learner.step += n_steps
     epoch = start_epoch + ((first_pos + learner.step - start_step) // fit.spe if fit.spe else 0)
@@ -319,9 +243,9 @@ def _run_chunks(learner, fit: _Fit, feed) -> None:
     if b.only_observers() and continuing():
       pending = b
     else:
-      _process(learner, b, fit.validate, continuing)
+      process(learner, b, fit.validate, continuing)
   if pending is not None:
-    _process(learner, pending, fit.validate, continuing)
+    process(learner, pending, fit.validate, continuing, deferred=True)
 
 
 def _start_feed(learner, fit: _Fit):
@@ -329,7 +253,7 @@ def _start_feed(learner, fit: _Fit):
   if fit.stream is None:
     return None
   return streaming.feed(learner, fit.stream, fit.data, batch_size=fit.batch_size, spe=fit.spe,
-                        plan=data_lib.chunk_plan(learner.step, fit.chunk, fit.target, fit.points),
+                        plan=fit.plan.lengths(learner.step), buffer=fit.buffer,
                         pos=int(learner.state.batch_pos))
 
 

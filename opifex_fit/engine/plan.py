@@ -1,17 +1,26 @@
-"""Checking fit arguments and planning the loop: batches, epochs, chunk length.
+"""Checking fit arguments and planning the loop: total steps, chunk lengths.
 
 Everything here runs on the host before anything compiles, so a bad argument
-costs nothing but a clear message.
+costs nothing but a clear message. A chunk runs from the current step to the
+nearest step at which any trigger is due (``engine.triggers``), at most
+``cap`` steps: one compiled chunk serves every length, so no length has to
+divide another.
+
+Example (cadences of 100 and 1000, epochs of 391 steps, 782 steps):
+  >>> from opifex_fit.engine.triggers import Every
+  >>> plan = ChunkPlan([Every(100), Every(1000), Every(391)], target=782, cap=1000)
+  >>> list(plan.lengths(0))
+  [100, 100, 100, 91, 9, 100, 100, 100, 82]
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable
+from collections.abc import Iterator, Sequence
 
+from opifex_fit.engine.triggers import Trigger, nearest
 from opifex_fit.validators import positive_int
 
-MAX_CHUNK = 1000  # longest scan; keeps progress/history readable and latency low
+MAX_CHUNK = 1000  # longest chunk: keeps progress/history readable and latency low
 
 
 def total_steps(steps, epochs, spe: int | None) -> int:
@@ -27,47 +36,42 @@ def total_steps(steps, epochs, spe: int | None) -> int:
   return steps if steps is not None else epochs * spe
 
 
-def chunk_length(cadences: Iterable[int], total: int, requested, cap: int = MAX_CHUNK) -> int:
-  """The scan length K: every cadence is a multiple of K (so no callback ever
-  needs a step inside a chunk), capped at ``cap`` (at most ``MAX_CHUNK``)."""
-  if requested != "auto":
-    return positive_int(requested, "steps_per_execution", allow_none=False)
-  cadences = [c for c in cadences if c]
-  g = math.gcd(*cadences) if cadences else total
-  cap = min(MAX_CHUNK, cap, g)
-  # The largest divisor of g not above the cap keeps every cadence aligned.
-  k = max(d for d in range(1, cap + 1) if g % d == 0)
-  if not cadences and k < cap // 4:
-    return cap  # nothing to align with (e.g. a prime step count): a shorter last chunk
-  return k
+def chunk_cap(requested, limit: int = MAX_CHUNK) -> int:
+  """The longest chunk: ``steps_per_execution`` (a cap, not a divisor), or
+  ``limit`` (at most ``MAX_CHUNK``) for "auto"."""
+  if requested == "auto":
+    return min(MAX_CHUNK, limit)
+  return positive_int(requested, "steps_per_execution", allow_none=False)
 
 
-def chunk_length_for(cadences: Iterable[int], points: Iterable[int], total: int, requested,
-                     cap: int = MAX_CHUNK) -> int:
-  """``chunk_length`` when some boundaries are single steps (``points``): K
-  divides them too, unless that makes K more than 4x shorter than the
-  cadences alone allow (a point such as step 1234 among cadences of 100):
-  then K follows the cadences and ``chunk_steps`` cuts the chunk at the point
-  (the pieces before and after it compile once each)."""
-  cadences, points = list(cadences), list(points)
-  k = chunk_length(cadences, total, requested, cap=cap)
-  if requested != "auto" or not points:
-    return k
-  with_points = chunk_length(cadences + points, total, requested, cap=cap)
-  return with_points if 4 * with_points >= k else k
+class ChunkPlan:
+  """The chunk lengths of one fit: from a step to the nearest due trigger,
+  at most ``cap`` steps, never past ``target``.
 
+  Args:
+    triggers: the triggers that set boundaries (callbacks' ``trigger``,
+      validation, epoch ends); ``next_due`` None sets none.
+    target: the step the fit ends at.
+    cap: the longest chunk (``chunk_cap``).
+  """
 
-def chunk_steps(step: int, chunk: int, target: int, points=()) -> int:
-  """Steps of the chunk starting at ``step``: up to the next multiple of
-  ``chunk`` (where cadences line up) or the next of ``points``, never past
-  ``target``."""
-  n = min(chunk - step % chunk, target - step)
-  return min([n] + [p - step for p in points if step < p < step + n])
+  def __init__(self, triggers: Sequence[Trigger], target: int, cap: int):
+    self.triggers, self.target, self.cap = tuple(triggers), target, cap
 
+  def next_length(self, step: int) -> int:
+    """Steps of the chunk starting at ``step``."""
+    end = nearest([self.target, step + self.cap, *(t.next_due(step) for t in self.triggers)])
+    return end - step
 
-def chunk_plan(step: int, chunk: int, target: int, points=()):
-  """The step counts of the loop's chunks from ``step`` to ``target``."""
-  while step < target:
-    n = chunk_steps(step, chunk, target, points)
-    yield n
-    step += n
+  def lengths(self, step: int) -> Iterator[int]:
+    """The lengths of the chunks from ``step`` to ``target``."""
+    while step < self.target:
+      n = self.next_length(step)
+      yield n
+      step += n
+
+  def longest(self, step: int) -> int:
+    """A bound on every chunk length from ``step`` on (sizes a stream's
+    fixed batch buffer): the cap, the steps left, the shortest period."""
+    periods = [p for p in (t.period() for t in self.triggers) if p is not None]
+    return max(1, min([self.cap, self.target - step, *periods]))

@@ -28,8 +28,8 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 import jax
-import jax.numpy as jnp
 
+from opifex_fit.engine.optimizers import init_opt_state
 from opifex_fit.engine.state import TrainState, copy_tree
 
 # The TrainState fields, in declaration order.
@@ -84,12 +84,6 @@ def restore(learner, snapshot: Snapshot, *, keep=(), **replace) -> tuple[str, ..
   fields = {f: getattr(now, f) for f in (*keep, *stale)}
   state = copy_tree(snapshot.state).replace(**fields)
   if "opt_state" in stale:
-    state = state.replace(opt_state=fresh_opt_state(learner.optimizer, state.params))
+    state = state.replace(opt_state=init_opt_state(learner.optimizer, state.params))
   learner.state = state.replace(**replace)
   return stale
-
-
-def fresh_opt_state(optimizer, params):
-  """``optimizer.init(params)`` in own, strongly typed buffers (as the learner
-  makes it: no buffer shared with the params, no weak types)."""
-  return jax.tree.map(lambda a: jnp.array(a, dtype=a.dtype, copy=True), optimizer.init(params))

@@ -1,51 +1,58 @@
-"""When a callback is due: small trigger objects the loop plans chunks from.
+"""When something is due: small trigger objects the loop plans chunks from.
 
 Every callback has a ``trigger`` (``Callback.trigger``; by default
-``Every(every)``, or ``Always()`` when ``every`` is None). The loop asks it
-two things:
+``Every(every)``, or ``Always()`` when ``every`` is None); validation, epoch
+ends and the fit's end are triggers too. The loop asks each one two things:
 
-* ``due(step)``: is ``on_step_end`` due at the boundary ``step``?
-* ``boundaries()``: the steps the chunk plan must hit, as ``cadences``
-  (periodic: every multiple of n) and ``points`` (single steps). The chunk
-  length K divides every cadence; points are chunk boundaries too (K divides
-  them as well unless that would make K much shorter: then the chunk that
-  spans a point is cut there, ``engine.plan``).
+* ``next_due(step)``: the first step after ``step`` at which it is due (None:
+  it sets no boundary of its own). A chunk runs from the current step to the
+  nearest of these, at most ``steps_per_execution`` steps, so cadences never
+  need to divide each other (``engine.plan``).
+* ``due(step)``: is it due at the boundary ``step``?
+
+``EverySeconds`` is a wall-clock trigger (CLU's ``every_secs``): it sets no
+step boundary and is due at the first boundary after its period elapsed.
 
 Example:
   >>> from opifex_fit.engine.triggers import AnyOf, AtSteps, Every
   >>> t = AnyOf(Every(100), AtSteps(250))
   >>> [s for s in (100, 200, 250, 300) if t.due(s)]
   [100, 200, 250, 300]
-  >>> t.boundaries()
-  Boundaries(cadences=(100,), points=(250,))
+  >>> t.next_due(200), t.next_due(250)
+  (250, 300)
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+import math
+import time
+
+from opifex_fit.validators import positive_int
 
 
-class Boundaries(NamedTuple):
-  """The steps a trigger needs chunk boundaries at."""
-
-  cadences: tuple[int, ...] = ()
-  points: tuple[int, ...] = ()
-
-
-def _positive(value, name: str) -> int:
-  if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-    raise ValueError(f"{name} must be a positive int number of steps; got {value!r}")
-  return value
+def _positive_number(value, name: str) -> float:
+  if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 \
+      or not math.isfinite(value):
+    raise ValueError(f"{name} must be a positive finite number of seconds; got {value!r}")
+  return float(value)
 
 
 class Trigger:
-  """Base: due at every chunk boundary, needing none of its own."""
+  """Base: due at every chunk boundary, setting none of its own."""
 
   def due(self, step: int) -> bool:
     return True
 
-  def boundaries(self) -> Boundaries:
-    return Boundaries()
+  def next_due(self, step: int) -> int | None:
+    """The first step after ``step`` where this is due (None: no boundary)."""
+    return None
+
+  def period(self) -> int | None:
+    """The longest gap between two due steps, if bounded (sizes stream buffers)."""
+    return None
+
+  def start(self, step: int) -> None:
+    """Called when a fit starts at ``step`` (wall-clock triggers start their clock)."""
 
   def __or__(self, other: Trigger) -> AnyOf:
     return AnyOf(self, other)
@@ -59,42 +66,86 @@ class Always(Trigger):
 
 
 class Every(Trigger):
-  """Due at every multiple of ``n`` steps."""
+  """Due at every step ``s`` with ``(s - offset) % n == 0``.
 
-  def __init__(self, n: int):
-    self.n = _positive(n, "Every(n): n")
+  >>> Every(391, offset=10).next_due(10), Every(100).next_due(250)
+  (401, 300)
+  """
+
+  def __init__(self, n: int, offset: int = 0):
+    self.n = positive_int(n, "Every(n): n", allow_none=False)
+    if isinstance(offset, bool) or not isinstance(offset, int):
+      raise TypeError(f"Every: offset must be an int step; got {offset!r}")
+    self.offset = offset
 
   def due(self, step: int) -> bool:
-    return step % self.n == 0
+    return (step - self.offset) % self.n == 0
 
-  def boundaries(self) -> Boundaries:
-    return Boundaries(cadences=(self.n,))
+  def next_due(self, step: int) -> int:
+    return step + self.n - (step - self.offset) % self.n
+
+  def period(self) -> int:
+    return self.n
 
   def __repr__(self) -> str:
-    return f"Every({self.n})"
+    return f"Every({self.n})" if not self.offset else f"Every({self.n}, offset={self.offset})"
 
 
 class AtSteps(Trigger):
   """Due exactly at the given global steps (``SwitchOptimizer(at_step)``,
-  ``Multilevel(levels)``)."""
+  ``Multilevel(levels)``, the fit's end)."""
 
   def __init__(self, *steps: int):
     if not steps:
       raise ValueError("AtSteps needs at least one step")
-    self.steps = tuple(sorted({_positive(s, "AtSteps: a step") for s in steps}))
+    self.steps = tuple(sorted({positive_int(s, "AtSteps: a step", allow_none=False)
+                               for s in steps}))
 
   def due(self, step: int) -> bool:
     return step in self.steps
 
-  def boundaries(self) -> Boundaries:
-    return Boundaries(points=self.steps)
+  def next_due(self, step: int) -> int | None:
+    return next((s for s in self.steps if s > step), None)
 
   def __repr__(self) -> str:
     return f"AtSteps({', '.join(map(str, self.steps))})"
 
 
+class EverySeconds(Trigger):
+  """Due at the first boundary at least ``seconds`` after it was last due (or
+  after the fit started): wall-clock checkpoints of preemptible jobs. It sets
+  no boundary; chunks are at most ``steps_per_execution`` long, so it is late
+  by at most one chunk. Asked twice at one step, it answers the same.
+
+  >>> t = EverySeconds(3600)
+  >>> t.start(0); t.due(100), t.next_due(100)
+  (False, None)
+  """
+
+  def __init__(self, seconds: float, clock=time.monotonic):
+    self.seconds = _positive_number(seconds, "EverySeconds(seconds): seconds")
+    self.clock = clock
+    self.last = clock()
+    self.answer = (None, False)  # (step, due) of the latest question
+
+  def start(self, step: int) -> None:
+    self.last, self.answer = self.clock(), (None, False)
+
+  def due(self, step: int) -> bool:
+    if self.answer[0] != step:
+      now = self.clock()
+      fired = now - self.last >= self.seconds
+      if fired:
+        self.last = now
+      self.answer = (step, fired)
+    return self.answer[1]
+
+  def __repr__(self) -> str:
+    return f"EverySeconds({self.seconds:g})"
+
+
 class AnyOf(Trigger):
-  """Due when any of ``triggers`` is; needs the boundaries of all of them."""
+  """Due when any of ``triggers`` is; its next due step is the nearest of theirs."""
 
   def __init__(self, *triggers: Trigger):
     if not triggers or not all(isinstance(t, Trigger) for t in triggers):
@@ -102,12 +153,25 @@ class AnyOf(Trigger):
     self.triggers = triggers
 
   def due(self, step: int) -> bool:
-    return any(t.due(step) for t in self.triggers)
+    # Every part is asked (no short cut): a wall-clock part restarts when due.
+    return any([t.due(step) for t in self.triggers])
 
-  def boundaries(self) -> Boundaries:
-    parts = [t.boundaries() for t in self.triggers]
-    return Boundaries(tuple(c for p in parts for c in p.cadences),
-                      tuple(sorted({s for p in parts for s in p.points})))
+  def next_due(self, step: int) -> int | None:
+    return nearest(t.next_due(step) for t in self.triggers)
+
+  def period(self) -> int | None:
+    periods = [p for p in (t.period() for t in self.triggers) if p is not None]
+    return min(periods) if periods else None
+
+  def start(self, step: int) -> None:
+    for t in self.triggers:
+      t.start(step)
 
   def __repr__(self) -> str:
     return f"AnyOf({', '.join(map(repr, self.triggers))})"
+
+
+def nearest(steps) -> int | None:
+  """The smallest of ``steps`` that is not None (None if all are)."""
+  found = [s for s in steps if s is not None]
+  return min(found) if found else None

@@ -72,16 +72,15 @@ class Prefetcher:
     except BaseException as e:  # noqa: BLE001 - handed to the consumer
       self._queue.put(_Failed(e))
 
-  def get(self, n_steps: int):
-    """The next chunk's batches (blocks until the producer has them)."""
+  def get(self):
+    """``(n_steps, batches)`` of the next chunk (blocks until the producer has
+    them): the loop runs the chunk lengths the producer's plan yields."""
     item = self._queue.get()
     if isinstance(item, _Failed):
       raise item.error
     self._slots.release()  # the producer may read one more chunk
-    got, batches, _ = item
-    if got != n_steps:  # the producer follows the loop's own chunk plan
-      raise RuntimeError(f"prefetcher out of step: chunk of {got} steps, loop wants {n_steps}")
-    return batches
+    n_steps, batches, _ = item
+    return n_steps, batches
 
   def close(self):
     """Stops the producer, waits for it, frees the queue, gives back what was read."""
@@ -132,3 +131,13 @@ def stacked_sharding(placement, leaf) -> NamedSharding | None:
   if leaf.ndim >= 2 and leaf.shape[1] % placement.size == 0:
     return NamedSharding(placement.mesh, P(None, placement.axis))
   return placement.replicated
+
+
+def pad_chunk(host, buffer: int):
+  """Stacked ``(n, B, ...)`` host batches in a buffer of ``buffer`` rows (the
+  chunk's fixed input shape: one compile for every ``n``); the rows past
+  ``n`` repeat the last batch and are never trained on."""
+  def pad(a):
+    n = a.shape[0]
+    return a if n == buffer else np.concatenate([a, np.repeat(a[-1:], buffer - n, axis=0)])
+  return jax.tree.map(pad, host)

@@ -13,12 +13,11 @@ that should not sit on the device:
   one fixed shape. An epoch is ``len(iterable)`` batches, or
   ``steps_per_epoch``; without either, pass ``fit(steps=...)``.
 
-Chunked execution is kept: a background thread gathers the K minibatches of
-the next chunk on the host, stacks them to ``(K, B, ...)`` and transfers them
-(split over the data axis on a mesh) into a queue ``prefetch`` chunks deep
-while the device runs the current chunk; the jitted chunk scans over the K
-axis. The device waits only if the host is slower than it. K obeys the usual
-cadence rules and is capped so that one chunk of batches stays under
+A background thread gathers the n minibatches of the next chunk (n from the
+fit's ``engine.plan``), stacks them into a buffer of fixed length (one
+compile for every n) and transfers it (split over the data axis on a mesh)
+into a queue ``prefetch`` chunks deep while the device trains on the first n
+rows of the current one. Chunks are capped so one buffer stays under
 ``chunk_bytes``.
 
 During such a fit ``learner.data`` is None (the data is not on the device);
@@ -58,7 +57,7 @@ import numpy as np
 
 from opifex_fit.inputs import batching
 from opifex_fit import validators
-from opifex_fit.inputs.prefetch import Prefetcher, host_batch, stacked_sharding
+from opifex_fit.inputs.prefetch import Prefetcher, host_batch, pad_chunk, stacked_sharding
 from opifex_fit.problems.supervised import example_count
 
 CHUNK_BYTES = 256 * 2**20
@@ -281,8 +280,8 @@ def check(learner, stream, batch_size):
   return first, getattr(stream, "num_examples", None), batch_size, spe
 
 
-def feed(learner, stream, like, *, batch_size, spe, plan, pos):
-  """Starts the background producer of the fit's chunks, placed on the mesh."""
+def feed(learner, stream, like, *, batch_size, spe, plan, buffer, pos):
+  """The background producer of the chunks ``plan`` sizes, in ``buffer`` rows, placed."""
   placement = learner.placement
   if isinstance(stream, HostDataset):
     seed = learner.seed if stream.seed is None else stream.seed
@@ -291,9 +290,11 @@ def feed(learner, stream, like, *, batch_size, spe, plan, pos):
   else:
     chunks = stream.chunks(plan, like=like)
   if placement is None:
-    put = jax.device_put
+    def put(host):
+      return jax.device_put(pad_chunk(host, buffer))
   else:
     def put(host):
+      host = pad_chunk(host, buffer)
       return placement.place(host, jax.tree.map(lambda a: stacked_sharding(placement, a), host))
   give_back = stream.give_back if isinstance(stream, Batches) else None
   return Prefetcher(chunks, put, stream.prefetch, give_back)

@@ -69,8 +69,12 @@ def test_append_keeps_rows_and_drops_those_after_the_resume_step(tmp_path):
   assert header == ["step", "loss", "lr_scale"]
   assert [(r["step"], r["loss"], r["lr_scale"]) for r in rows] == [
       ("10", "0.1", ""), ("20", "0.05", ""), ("30", "0.03", "1.0")]
+  # By default a fit starting past step 0 (a resume) appends, keeping rows up to it.
+  default = cb.CSVLogger(path)
+  default.on_fit_begin(fake(20, {}))
+  assert [r["step"] for r in read_csv(path)[1]] == ["10", "20"]
   # append=False starts the file again.
-  fresh = cb.CSVLogger(path)
+  fresh = cb.CSVLogger(path, append=False)
   fresh.on_fit_begin(fake(30, {}))
   assert open(path).read() == "step\n"
 

@@ -171,3 +171,21 @@ def test_replaced_training_points_rebaseline_instead_of_rolling_back():
   learner.fit(sine_data(), steps=100, verbose=0, callbacks=[guard, HarderPoints()])
   assert guard.rollbacks == 0 and learner.step == 100
   assert guard.best > 10.0  # the reference is now a loss on the harder points
+
+
+def test_a_large_penalty_term_cannot_hide_the_jump_of_a_small_one(capsys):
+  # l2_loss (raw sum of squares) is about 70; data_loss about 0.01. Shifting
+  # the output by 10 makes data_loss about 100 (10^4x) while the unweighted
+  # sum grows under 3x: judged term by term, it is rolled back.
+  def shift_output(learner):
+    params = jax.tree.map(lambda a: a, learner.state.params)
+    bias = params["layers"][2]["bias"]
+    bias[...] = bias[...] + 10.0
+    learner.state = learner.state.replace(params=params)
+
+  guard = cb.LossExplosionRecovery(factor=10.0, snapshot_every=20)
+  learner = make_learner(width=64)
+  learner.fit(sine_data(), steps=160, verbose=0, callbacks=[
+      guard, cb.WeightPenalty(l2=1e-6), At({100}, shift_output)])
+  assert guard.rollbacks == 1 and 50 < guard.best < 100 and guard.best_terms["l2_loss"] > 50
+  assert "data_loss=" in capsys.readouterr().out and learner.history["data_loss"][-1] < 0.1
