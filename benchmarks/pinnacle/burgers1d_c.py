@@ -12,9 +12,9 @@ configuration the example picked on the exact Cole-Hopf solution.
 
 import os
 
-import burgers_pinnacle
 
-import suite
+import suite  # first: it puts examples/ on sys.path
+import burgers_pinnacle
 
 NAME = "Burgers1d-C"
 PAPER = suite.Paper(1.45e-2, 1.33e-2, "LBFGS")

@@ -11,10 +11,10 @@ PDE and the pressure pin; fresh collocation points every step.
 """
 
 import jax.numpy as jnp
-import lid_driven_cavity as cavity
 
 import opifex_fit as of
-import suite
+import suite  # first: it puts examples/ on sys.path
+import lid_driven_cavity as cavity
 from opifex_fit import callbacks as cb
 
 NAME = "NS2d-C"

@@ -12,10 +12,10 @@ statement alone: with exact boundary values the only loss left is the PDE's.
 
 import os
 
-import poisson_holes
 
 import opifex_fit as of
-import suite
+import suite  # first: it puts examples/ on sys.path
+import poisson_holes
 
 NAME = "Poisson2d-C"
 PAPER = suite.Paper(6.94e-1, 1.23e-2, "NTK")
