@@ -3,6 +3,12 @@ u(x, y, 0) and u on the sides from the exact solution
 sin(pi x) sinh(pi y) cos(pi t) + sinh(3 pi x) sin(2 pi y) cos(pi t), scored at 20000
 points inside (as PINNacle, no initial velocity term).
 
+That "exact solution" does not solve this PDE: each of its terms has
+u_xx + 2 u_yy = -u_tt (for the first: -pi^2 + 2 pi^2 = pi^2 = -u_tt / u), so
+it solves u_tt + u_xx + 2 u_yy = 0, and the wave equation's residual there is
+2 u_tt (checked by finite differences). Every method's ~1.0 L2RE in
+PINNacle's table follows. Kept as written (PINNacle's ``Wave2D_LongTime``).
+
 vanilla: PINNacle's PINN at ``mul=4``. best, chosen from the statement
 alone: inputs rescaled onto [-1, 1] (t reaches 100), causal weights over
 time (``cb.CausalWeighting``), the side and initial terms balanced against the
