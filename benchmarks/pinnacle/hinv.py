@@ -15,7 +15,6 @@ import numpy as np
 
 import opifex_fit as of
 import suite
-from opifex_fit import callbacks as cb
 
 NAME = "HInv"
 PAPER = suite.Paper(1.57, 1.19e-2, "vPINN")
@@ -44,14 +43,7 @@ def residual(x, u, d):
 
 def setup(config, points, seed, data_dir=None):
   sensors = np.loadtxt(os.path.join(data_dir, REFERENCE_FILE), ndmin=2)
-  noisy = u_exact(sensors) + np.random.default_rng(seed).normal(0.0, 0.1, len(sensors))
-  problem = of.PDEProblem(residual, DOMAIN, [
-      of.PointData(sensors, noisy, component=0, name="data"),
-      of.DirichletBC(lambda x: a_exact(x, jnp), component=1, name="bc_a")])
-  data = suite.pinnacle_points(problem, points, MUL, seed=seed)
-  if config == "vanilla":
-    return suite.Setup(problem, data)
-  return suite.Setup(problem, data, (cb.Resample(every=1), cb.LRAnnealing(every=100)))
+  return suite.inverse_setup(config, residual, DOMAIN, sensors, u_exact, a_exact, points, MUL, seed)
 
 
 def reference(data_dir):

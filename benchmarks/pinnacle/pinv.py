@@ -18,7 +18,6 @@ import numpy as np
 
 import opifex_fit as of
 import suite
-from opifex_fit import callbacks as cb
 
 NAME = "PInv"
 PAPER = suite.Paper(9.42e-2, 1.96e-2, "vPINN")
@@ -47,15 +46,8 @@ def residual(x, u, d):
 
 
 def setup(config, points, seed, data_dir=None):
-  grid = np.stack(np.meshgrid(np.linspace(0, 1, 50), np.linspace(0, 1, 50)), -1).reshape(-1, 2)
-  noisy = u_exact(grid) + np.random.default_rng(seed).normal(0.0, 0.1, len(grid))
-  problem = of.PDEProblem(residual, DOMAIN, [
-      of.PointData(grid, noisy, component=0, name="data"),
-      of.DirichletBC(lambda x: a_exact(x, jnp), component=1, name="bc_a")])
-  data = suite.pinnacle_points(problem, points, MUL, seed=seed)
-  if config == "vanilla":
-    return suite.Setup(problem, data)
-  return suite.Setup(problem, data, (cb.Resample(every=1), cb.LRAnnealing(every=100)))
+  sensors = np.stack(np.meshgrid(np.linspace(0, 1, 50), np.linspace(0, 1, 50)), -1).reshape(-1, 2)
+  return suite.inverse_setup(config, residual, DOMAIN, sensors, u_exact, a_exact, points, MUL, seed)
 
 
 def reference(data_dir):

@@ -93,6 +93,22 @@ def pinnacle_points(problem, points, mul=1, shares=None, seed=0):
   return data
 
 
+def inverse_setup(config, residual, domain, sensors, u_exact, a_exact, points, mul, seed):
+  """PInv and HInv: u observed with N(0, 0.1) noise at ``sensors`` (output 0), the
+  coefficient ``a`` (output 1) known on the boundary; best adds per-step
+  resampling and LR annealing."""
+  from opifex_fit import callbacks as cb
+
+  noisy = u_exact(sensors) + np.random.default_rng(seed).normal(0.0, 0.1, len(sensors))
+  problem = of.PDEProblem(residual, domain, [
+      of.PointData(sensors, noisy, component=0, name="data"),
+      of.DirichletBC(lambda x: a_exact(x, jnp), component=1, name="bc_a")])
+  data = pinnacle_points(problem, points, mul, seed=seed)
+  if config == "vanilla":
+    return Setup(problem, data)
+  return Setup(problem, data, (cb.Resample(every=1), cb.LRAnnealing(every=100)))
+
+
 def exact_reference(domain, solution, seed=1234):
   """Test points as PINNacle's ``TesterCallback``: 2500 inside 2-D domains,
   20000 otherwise (PINNacle takes a uniform grid; these are uniform random)."""
